@@ -1,0 +1,170 @@
+//! Server settings, read once from the environment at start.
+//!
+//! Every exercise server and every solution starts the same way, so the
+//! settings live here rather than in each `main.rs`. The rules are strict on
+//! purpose: a value that is not a plain decimal number, or is out of range,
+//! stops the server with one line naming the setting, instead of falling back
+//! to a default the user did not ask for. The checker relies on that line.
+
+use std::{fmt, time::Duration};
+
+/// Everything a server reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// TCP port on 127.0.0.1; 0 lets the OS choose one. Once the server
+    /// listens, the port it got.
+    pub port: u16,
+    /// SQLite file, or `:memory:`.
+    pub database_path: String,
+    /// How long a login session lives.
+    pub session_ttl: Duration,
+    /// How long a socket without credentials may take to send its auth frame.
+    pub auth_timeout: Duration,
+    /// Extra origins allowed to open a cookie-authenticated socket, normalised
+    /// with [`normalize_origin`].
+    pub allowed_origins: Vec<String>,
+}
+
+/// A setting with a bad value: which one, and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable's name as the contract writes it, such as `PORT`.
+    pub setting: &'static str,
+    /// What is wrong, for a person to read.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the
+    /// process environment (which is shared by every test thread).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let number = |setting: &'static str, default: u64, range: (u64, u64)| match lookup(setting)
+        {
+            None => Ok(default),
+            Some(text) => parse_in_range(setting, &text, range),
+        };
+        let port = number("PORT", 3000, (0, 65_535))?;
+        let session_ttl = number("SESSION_TTL_SECS", 86_400, (1, 31_536_000))?;
+        let auth_timeout = number("AUTH_TIMEOUT_MS", 5_000, (1, 3_600_000))?;
+        let allowed_origins = lookup("ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(normalize_origin)
+            .collect();
+        Ok(Config {
+            port: u16::try_from(port).expect("the range check keeps PORT within u16"),
+            database_path: lookup("DATABASE_PATH").unwrap_or_else(|| ":memory:".to_owned()),
+            session_ttl: Duration::from_secs(session_ttl),
+            auth_timeout: Duration::from_millis(auth_timeout),
+            allowed_origins,
+        })
+    }
+}
+
+/// Accepts only plain decimal digits: `+5`, ` 5`, `0x10` and `5.0` are all
+/// refused, because a setting that means something other than what it says
+/// is worse than one that stops the server.
+fn parse_in_range(
+    setting: &'static str,
+    text: &str,
+    (low, high): (u64, u64),
+) -> Result<u64, ConfigError> {
+    let error = |problem: String| ConfigError { setting, problem };
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(error(format!("{text:?} is not a plain decimal integer")));
+    }
+    match text.parse::<u64>() {
+        Ok(value) if (low..=high).contains(&value) => Ok(value),
+        _ => Err(error(format!("{text} is out of range ({low}-{high})"))),
+    }
+}
+
+/// Puts an origin into the one form origins are compared in:
+/// `scheme://host[:port]`, lower case, without surrounding spaces or a
+/// trailing `/`.
+pub fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.database_path, ":memory:");
+        assert_eq!(config.session_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.auth_timeout, Duration::from_millis(5_000));
+        assert!(config.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        for (setting, value) in [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("PORT", "-1"),
+            ("PORT", " 80"),
+            ("PORT", ""),
+            ("SESSION_TTL_SECS", "0"),
+            ("SESSION_TTL_SECS", "31536001"),
+            ("AUTH_TIMEOUT_MS", "0"),
+            ("AUTH_TIMEOUT_MS", "1.5"),
+            ("AUTH_TIMEOUT_MS", "99999999999999999999999"),
+        ] {
+            let error = config(&[(setting, value)]).unwrap_err();
+            assert_eq!(error.setting, setting, "{setting}={value:?}");
+            assert!(error.to_string().starts_with(&format!("{setting}: ")));
+        }
+    }
+
+    #[test]
+    fn edges_of_each_range_are_accepted() {
+        let config = config(&[
+            ("PORT", "0"),
+            ("SESSION_TTL_SECS", "31536000"),
+            ("AUTH_TIMEOUT_MS", "1"),
+        ])
+        .unwrap();
+        assert_eq!(config.port, 0);
+        assert_eq!(config.session_ttl, Duration::from_secs(31_536_000));
+        assert_eq!(config.auth_timeout, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn allowed_origins_are_trimmed_and_normalised() {
+        let config = config(&[(
+            "ALLOWED_ORIGINS",
+            " https://App.Example/ ,,http://other.test:8080",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            ["https://app.example", "http://other.test:8080"]
+        );
+    }
+}

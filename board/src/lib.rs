@@ -1,0 +1,317 @@
+//! `board`: everything the exercise servers share, so that each exercise's
+//! `main.rs` holds only what that exercise teaches.
+//!
+//! The workbook's server is a small board app: people log in, open a board,
+//! and see who else is looking at it and who is typing. This crate is its
+//! plumbing:
+//!
+//! - [`config`]: the settings, read from the environment;
+//! - [`db`]: SQLite with users, boards, sessions and API tokens;
+//! - [`http`]: the REST routes (login, logout, me, tokens) and the session cookie;
+//! - [`rooms`]: which socket is in which board, and sending to the others;
+//! - [`message`]: parsing what a client sends over a socket;
+//! - [`socket`]: the WebSocket in the contract's terms (JSON frames, close codes);
+//! - [`App`] and [`serve`]: the shared state, the request log, the listening
+//!   line and graceful shutdown.
+//!
+//! An exercise adds one route, `/ws`, and hands it to [`run`]:
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//!
+//! # async fn upgrade() {}
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     board::run(Router::new().route("/ws", get(upgrade))).await
+//! }
+//! ```
+//!
+//! Tests use [`App::new`], [`router`] and [`serve`] directly, to run a server
+//! in-process on port 0 and stop it with [`App::shut_down`].
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod message;
+pub mod rooms;
+pub mod socket;
+
+use std::{
+    future::Future,
+    io::Write,
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{Router, extract::Request, middleware::Next, response::Response};
+use tokio::{net::TcpListener, sync::broadcast};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::{Config, ConfigError},
+    db::{Database, Session},
+    rooms::Rooms,
+};
+
+/// How long shutdown waits for open sockets to send their close frames.
+/// With the HTTP side's own wind-down this keeps the whole exit within the
+/// contract's 2 seconds, also for a socket that never answers.
+const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The state every handler and socket task shares; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub rooms: Rooms,
+    pub sessions: SessionEvents,
+    shutdown: CancellationToken,
+    sockets: TaskTracker,
+}
+
+impl App {
+    pub fn new(config: Config, db: Database) -> App {
+        App {
+            config: Arc::new(config),
+            db,
+            rooms: Rooms::default(),
+            sessions: SessionEvents::default(),
+            shutdown: CancellationToken::new(),
+            sockets: TaskTracker::new(),
+        }
+    }
+
+    /// Runs a socket's task so that shutdown waits for it to say goodbye.
+    /// Wrap the future given to `WebSocketUpgrade::on_upgrade` in this.
+    pub fn track<F: Future<Output = ()>>(
+        &self,
+        socket_task: F,
+    ) -> impl Future<Output = ()> + use<F> {
+        self.sockets.track_future(socket_task)
+    }
+
+    /// Resolves once the server has begun shutting down.
+    pub async fn shutting_down(&self) {
+        self.shutdown.cancelled().await;
+    }
+
+    /// Begins shutting down, as SIGTERM or Ctrl-C do.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Resolves when `session` ends: it reaches its expiry time, or it is
+    /// deleted by a logout. Never resolves for a session that does neither.
+    pub async fn session_ended(&self, session: &Session) {
+        let mut ended = self.sessions.sender.subscribe();
+        let expiry =
+            UNIX_EPOCH + Duration::from_secs(u64::try_from(session.expires_at).unwrap_or(0));
+        let time_left = expiry
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        let expired = tokio::time::sleep(time_left);
+        tokio::pin!(expired);
+        loop {
+            tokio::select! {
+                () = &mut expired => return,
+                key = ended.recv() => match key {
+                    Ok(key) if key == session.key => return,
+                    Ok(_) => {}
+                    // Too many logouts at once to keep up with: ours may have
+                    // been among them, so ask the database.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if self.db.session_by_key(&session.key).is_none() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                },
+            }
+        }
+    }
+}
+
+/// Tells open sockets that their session was ended by a logout.
+///
+/// A broadcast of session keys rather than a map of per-session channels:
+/// nothing to register or clean up per socket, and a socket that falls
+/// behind can still find out by asking the database.
+#[derive(Clone)]
+pub struct SessionEvents {
+    sender: broadcast::Sender<String>,
+}
+
+impl Default for SessionEvents {
+    fn default() -> SessionEvents {
+        SessionEvents {
+            sender: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl SessionEvents {
+    /// Announces that the session with this key no longer exists.
+    pub fn ended(&self, key: &str) {
+        // No receivers just means no socket of any session is open.
+        let _ = self.sender.send(key.to_owned());
+    }
+}
+
+/// Starts a server the way every exercise does: settings from the
+/// environment, the database opened and seeded, `listening on ...` printed,
+/// then serving until SIGTERM or Ctrl-C.
+///
+/// A bad setting ends the process with one line on stderr naming it and a
+/// non-zero exit code, never with a panic.
+///
+/// The steps are public on their own ([`listen`], [`announce`], [`router`],
+/// [`shut_down_on_signal`], [`serve`]) for servers that need to put
+/// something between them, such as the workbook's tests.
+pub async fn run(ws_routes: Router<App>) -> ExitCode {
+    init_logging();
+    match start(ws_routes).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(ws_routes: Router<App>) -> Result<(), ConfigError> {
+    let mut config = Config::from_env()?;
+    let db = Database::open(&config.database_path)?;
+    let listener = listen(&mut config).await?;
+    announce(config.port);
+    let app = App::new(config, db);
+    shut_down_on_signal(&app);
+    serve(listener, app.clone(), router(&app, ws_routes)).await;
+    Ok(())
+}
+
+/// Binds `config.port` on 127.0.0.1. Afterwards `config.port` is the real
+/// port, also when `PORT=0` asked the OS to choose: the server's own origin
+/// is built from it.
+pub async fn listen(config: &mut Config) -> Result<TcpListener, ConfigError> {
+    let listener = TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|error| ConfigError {
+            setting: "PORT",
+            problem: format!("cannot listen on 127.0.0.1:{}: {error}", config.port),
+        })?;
+    config.port = listener
+        .local_addr()
+        .expect("a bound listener has an address")
+        .port();
+    Ok(listener)
+}
+
+/// Prints `listening on http://127.0.0.1:PORT` as the first line of stdout,
+/// flushed: the checker and scripts wait for it.
+pub fn announce(port: u16) {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://127.0.0.1:{port}")
+        .and_then(|()| stdout.flush())
+        .expect("stdout is writable");
+}
+
+/// The whole HTTP side: the REST routes, the exercise's `/ws` route, and
+/// the request log around both.
+pub fn router(app: &App, ws_routes: Router<App>) -> Router {
+    http::routes()
+        .merge(ws_routes)
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(app.clone())
+}
+
+/// Starts shutting `app` down on SIGTERM or Ctrl-C.
+pub fn shut_down_on_signal(app: &App) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler works on Unix");
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        app.shut_down();
+    });
+}
+
+/// Serves `router` on `listener` until [`App::shut_down`], then waits
+/// (boundedly) for open sockets to finish their closing handshake.
+pub async fn serve(listener: TcpListener, app: App, router: Router) {
+    let stop = app.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.shutting_down().await })
+        .await
+        .expect("serving on a bound listener does not fail");
+    app.sockets.close();
+    let _ = tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, app.sockets.wait()).await;
+}
+
+/// Logs to stderr, plain text (no colours: the log is often read from a file
+/// or by the checker).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
+}
+
+/// Logs each request, the upgrade included, with any `token` in the query
+/// replaced by `[redacted]`: URLs end up in logs, and a log must not hand
+/// out working credentials.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(redact_query);
+    let response = next.run(request).await;
+    let target = match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    tracing::info!("{method} {target} {}", response.status().as_u16());
+    response
+}
+
+/// Replaces the value of every `token` parameter with `[redacted]`,
+/// whatever its case of percent-encoding, and keeps the rest as it was.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            let decoded: String = form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(key, _)| key.into_owned())
+                .unwrap_or_default();
+            if decoded == "token" {
+                "token=[redacted]".to_owned()
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_query;
+
+    #[test]
+    fn every_token_parameter_is_redacted() {
+        assert_eq!(redact_query("token=abc"), "token=[redacted]");
+        assert_eq!(
+            redact_query("a=1&token=abc&token=def&b"),
+            "a=1&token=[redacted]&token=[redacted]&b"
+        );
+        assert_eq!(redact_query("%74oken=abc"), "token=[redacted]");
+        assert_eq!(redact_query("token"), "token=[redacted]");
+        assert_eq!(redact_query("tokens=abc"), "tokens=abc");
+    }
+}

@@ -1,0 +1,180 @@
+//! The room registry: which sockets are in which board.
+//!
+//! A socket that joins a board registers a channel here; anyone who wants to
+//! tell the others in that board something puts a frame into their channels.
+//! Each socket's own task drains its channel and writes to its socket, so no
+//! socket is ever written by two tasks at once and a slow receiver never
+//! blocks the sender.
+//!
+//! Rooms count sockets, not users: a user with two tabs open is two viewers,
+//! and each tab hears about the other.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// Identifies one socket for as long as it is open.
+pub type SocketId = u64;
+
+/// Each board's sockets, by id, with the channel that reaches each.
+type Boards = HashMap<String, HashMap<SocketId, mpsc::UnboundedSender<Value>>>;
+
+/// The registry; cheap to clone, shared by every socket task.
+#[derive(Clone, Default)]
+pub struct Rooms {
+    boards: Arc<Mutex<Boards>>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// A socket's place in the registry: its id, and the frames others send it.
+pub struct Mailbox {
+    pub id: SocketId,
+    sender: mpsc::UnboundedSender<Value>,
+    receiver: mpsc::UnboundedReceiver<Value>,
+}
+
+impl Mailbox {
+    /// The next frame another socket sent to this one.
+    pub async fn next(&mut self) -> Value {
+        // `self` holds a sender too, so the channel never closes while we wait.
+        self.receiver
+            .recv()
+            .await
+            .expect("the mailbox holds its own sender")
+    }
+}
+
+impl Rooms {
+    fn lock(&self) -> MutexGuard<'_, Boards> {
+        self.boards
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A mailbox for a newly authenticated socket, in no board yet.
+    pub fn mailbox(&self) -> Mailbox {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        Mailbox {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            sender,
+            receiver,
+        }
+    }
+
+    /// Puts the socket in `board_id`. Returns the number of sockets in the
+    /// board afterwards, or `None` if it was already there.
+    pub fn join(&self, board_id: &str, mailbox: &Mailbox) -> Option<usize> {
+        let mut boards = self.lock();
+        let members = boards.entry(board_id.to_owned()).or_default();
+        if members.contains_key(&mailbox.id) {
+            return None;
+        }
+        members.insert(mailbox.id, mailbox.sender.clone());
+        Some(members.len())
+    }
+
+    /// Takes the socket out of `board_id`. Returns the number of sockets left,
+    /// or `None` if it was not in the board.
+    pub fn leave(&self, board_id: &str, socket: SocketId) -> Option<usize> {
+        let mut boards = self.lock();
+        let members = boards.get_mut(board_id)?;
+        members.remove(&socket)?;
+        let left = members.len();
+        if left == 0 {
+            boards.remove(board_id);
+        }
+        Some(left)
+    }
+
+    /// Takes the socket out of every board it is in, returning each board
+    /// with the number of sockets left in it.
+    pub fn leave_all(&self, socket: SocketId) -> Vec<(String, usize)> {
+        let boards: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, members)| members.contains_key(&socket))
+            .map(|(id, _)| id.clone())
+            .collect();
+        boards
+            .into_iter()
+            .filter_map(|board_id| Some((board_id.clone(), self.leave(&board_id, socket)?)))
+            .collect()
+    }
+
+    /// The number of sockets in `board_id`.
+    pub fn viewers(&self, board_id: &str) -> usize {
+        self.lock().get(board_id).map_or(0, HashMap::len)
+    }
+
+    /// Whether the socket is in `board_id`.
+    pub fn contains(&self, board_id: &str, socket: SocketId) -> bool {
+        self.lock()
+            .get(board_id)
+            .is_some_and(|members| members.contains_key(&socket))
+    }
+
+    /// Sends `frame` to every socket in `board_id` except `sender`.
+    pub fn broadcast(&self, board_id: &str, sender: SocketId, frame: &Value) {
+        if let Some(members) = self.lock().get(board_id) {
+            for (_, mailbox) in members.iter().filter(|(id, _)| **id != sender) {
+                // A closed receiver belongs to a socket that is ending and
+                // will leave the board in a moment: nothing to do.
+                let _ = mailbox.send(frame.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_broadcast_reaches_the_others_in_the_board_only() {
+        let rooms = Rooms::default();
+        let (mut alice, mut bob, mut carol) = (rooms.mailbox(), rooms.mailbox(), rooms.mailbox());
+        assert_eq!(rooms.join("board-1", &alice), Some(1));
+        assert_eq!(rooms.join("board-1", &bob), Some(2));
+        assert_eq!(rooms.join("board-1", &bob), None);
+        assert_eq!(rooms.join("board-2", &carol), Some(1));
+
+        rooms.broadcast("board-1", alice.id, &json!({"n": 1}));
+        rooms.broadcast("board-2", carol.id, &json!({"n": 2}));
+        rooms.broadcast("board-1", bob.id, &json!({"n": 3}));
+
+        assert_eq!(bob.next().await, json!({"n": 1}));
+        assert_eq!(alice.next().await, json!({"n": 3}));
+        assert!(
+            carol.receiver.try_recv().is_err(),
+            "carol is alone in board-2"
+        );
+        assert!(
+            bob.receiver.try_recv().is_err(),
+            "bob does not hear himself"
+        );
+    }
+
+    #[test]
+    fn leaving_reports_who_is_left() {
+        let rooms = Rooms::default();
+        let (alice, bob) = (rooms.mailbox(), rooms.mailbox());
+        rooms.join("board-1", &alice);
+        rooms.join("board-2", &alice);
+        rooms.join("board-1", &bob);
+        assert_eq!(rooms.leave("board-2", bob.id), None);
+        let mut left = rooms.leave_all(alice.id);
+        left.sort();
+        assert_eq!(left, [("board-1".to_owned(), 1), ("board-2".to_owned(), 0)]);
+        assert!(!rooms.contains("board-1", alice.id));
+        assert_eq!(rooms.viewers("board-1"), 1);
+    }
+}

@@ -1,0 +1,91 @@
+//! A thin layer over axum's WebSocket that speaks in the contract's terms.
+//!
+//! Exercises read [`Incoming`] instead of raw messages (pings are answered by
+//! the library and never reach them; an oversized message arrives as
+//! [`Incoming::TooBig`] instead of an error to pick apart), send JSON frames,
+//! and close with a code and a reason.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite;
+
+/// The largest message a client may send: 64 KiB of payload, after the
+/// frames of a fragmented message are put together.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// How long [`Socket::close`] waits for the client to answer a close frame.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// One upgraded connection.
+pub struct Socket {
+    ws: WebSocket,
+}
+
+/// What arrived from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A text frame (or a fragmented text message, put together).
+    Text(String),
+    /// A binary frame; the contract has no use for one.
+    Binary,
+    /// The client's close frame.
+    Close,
+    /// A message over [`MAX_MESSAGE_BYTES`]; nothing more can be read after it.
+    TooBig,
+}
+
+impl From<WebSocket> for Socket {
+    fn from(ws: WebSocket) -> Socket {
+        Socket { ws }
+    }
+}
+
+impl Socket {
+    /// The next message from the client, or `None` once the connection is
+    /// gone (closed without a close frame, or broken).
+    pub async fn recv(&mut self) -> Option<Incoming> {
+        loop {
+            return match self.ws.recv().await? {
+                Ok(Message::Text(text)) => Some(Incoming::Text(text.to_string())),
+                Ok(Message::Binary(_)) => Some(Incoming::Binary),
+                Ok(Message::Close(_)) => Some(Incoming::Close),
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Err(error) => match error.into_inner().downcast_ref::<tungstenite::Error>() {
+                    Some(tungstenite::Error::Capacity(_)) => Some(Incoming::TooBig),
+                    _ => None,
+                },
+            };
+        }
+    }
+
+    /// Sends one JSON text frame. A client that has gone away cannot be
+    /// told anything, so a failed send is not an error: the next `recv`
+    /// returns `None` and the socket's task ends.
+    pub async fn send_json(&mut self, frame: &Value) {
+        let _ = self.ws.send(Message::Text(frame.to_string().into())).await;
+    }
+
+    /// Sends `{"error": text}`.
+    pub async fn send_error(&mut self, text: &str) {
+        self.send_json(&serde_json::json!({ "error": text })).await;
+    }
+
+    /// Sends a close frame with `code` and `reason`, then waits briefly for
+    /// the client's answering close frame so the closing handshake completes.
+    ///
+    /// If the client closed first, the library has already queued the answer
+    /// (echoing the client's code); this call makes sure it is sent.
+    pub async fn close(mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        if self.ws.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        let drain = async { while let Some(Ok(_)) = self.ws.recv().await {} };
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, drain).await;
+    }
+}

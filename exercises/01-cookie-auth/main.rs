@@ -1,0 +1,143 @@
+//! Exercise 1: authenticate a WebSocket with the session cookie.
+//!
+//! The browser sends its cookies with the upgrade request, the one HTTP
+//! request a socket ever makes. This server reads the `session` cookie from
+//! that request, looks the session and its user up, and greets the socket
+//! with `{"type":"authenticated","user":...}`.
+//!
+//! Book: "Approach 1: the session cookie during the upgrade" (book/src/cookie-upgrade.md).
+//!
+//! In `exercises/` the lesson is left as `todo!()` stubs; `solutions/` has the
+//! same file finished. Everything else (settings, database, REST routes,
+//! rooms, shutdown) is the `board` crate.
+
+use std::process::ExitCode;
+
+use axum::{
+    Router,
+    extract::{State, WebSocketUpgrade, ws::WebSocket},
+    response::Response,
+    routing::get,
+};
+use axum_extra::extract::cookie::CookieJar;
+use board::{
+    App,
+    db::User,
+    http::SESSION_COOKIE,
+    socket::{MAX_MESSAGE_BYTES, Socket},
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    board::run(Router::new().route("/ws", get(upgrade))).await
+}
+
+/// What the upgrade request offers as proof of who is connecting.
+enum Credential {
+    /// A `session` cookie (even an empty one).
+    Cookie(String),
+    /// Neither.
+    Missing,
+}
+
+/// Who an authenticated socket belongs to.
+struct Identity {
+    user: User,
+}
+
+// ANCHOR: upgrade
+/// `GET /ws`: the upgrade request, the last HTTP request this socket makes.
+/// Whatever it needs from the request is read here; after `on_upgrade` there
+/// are only frames.
+async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -> Response {
+    let credential = read_credential(&jar);
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |ws| {
+            let connection = connect(app.clone(), ws, credential);
+            app.track(connection)
+        })
+}
+// ANCHOR_END: upgrade
+
+// ANCHOR: read_credential
+/// Which credential the upgrade request carries. The order matters: a token
+/// parameter wins over a cookie, and whichever is chosen is the only one
+/// tried. A bad token must not fall back to a good cookie, or the token
+/// check could be skipped just by also sending a cookie.
+fn read_credential(jar: &CookieJar) -> Credential {
+    // Exercise 1: get the `SESSION_COOKIE` cookie from `jar`. Its value, even
+    // an empty one, is `Credential::Cookie`; no cookie is `Credential::Missing`.
+    // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
+    todo!("exercise 1: read the session cookie")
+}
+// ANCHOR_END: read_credential
+
+// ANCHOR: connect
+/// The life of one socket: authenticate it, greet it, serve it, and say
+/// goodbye.
+async fn connect(app: App, ws: WebSocket, credential: Credential) {
+    let mut socket = Socket::from(ws);
+    let authenticated = authenticate(&app, credential);
+    let identity = match authenticated {
+        Ok(identity) => identity,
+        Err(rejection) => return reject(socket, rejection).await,
+    };
+    send_authenticated(&mut socket, &identity.user).await;
+    // Exercise 3 teaches what to do with messages; until then they are read
+    // and ignored, which keeps the socket open until the client leaves.
+    while socket.recv().await.is_some() {}
+}
+// ANCHOR_END: connect
+
+/// Finds out who is connecting, with whichever credential the upgrade carried.
+fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection> {
+    match credential {
+        Credential::Cookie(session_id) => authenticate_cookie(app, &session_id),
+        Credential::Missing => Err(Rejection::NoCredential),
+    }
+}
+
+// ANCHOR: authenticate_cookie
+/// Looks the session up in the database, then its user. Both are read fresh
+/// for every socket: a session can be ended, and a user deleted, at any time.
+fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
+    // Exercise 1: find the session with `app.db.session(session_id)` (none:
+    // `Rejection::UnknownSession`), then its user with `app.db.user(...)`
+    // (none: `Rejection::UserNotFound`), and return the `Identity`.
+    // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
+    todo!("exercise 1: authenticate the socket from its session cookie")
+}
+// ANCHOR_END: authenticate_cookie
+
+// ANCHOR: send_authenticated
+/// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.
+async fn send_authenticated(socket: &mut Socket, user: &User) {
+    // Exercise 1: send `{"type":"authenticated","user":user}` with
+    // `socket.send_json(&serde_json::json!({...}))`; `User` serialises as
+    // `{"id":..,"name":..}`.
+    // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
+    todo!("exercise 1: greet the authenticated socket")
+}
+// ANCHOR_END: send_authenticated
+
+// ANCHOR: rejection
+/// Why a socket is turned away before it is authenticated.
+enum Rejection {
+    /// Neither a token nor a cookie.
+    NoCredential,
+    /// The cookie names no session.
+    UnknownSession,
+    /// The session's user no longer exists.
+    UserNotFound,
+}
+// ANCHOR_END: rejection
+
+// ANCHOR: reject
+/// Sends a rejection's error frame (if it has one), then its close frame.
+async fn reject(socket: Socket, rejection: Rejection) {
+    // Exercise 2 gives each rejection its own answer; until then the socket
+    // is closed without saying why.
+    let _ = rejection;
+    socket.close(1000, "").await;
+}
+// ANCHOR_END: reject

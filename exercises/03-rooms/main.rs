@@ -1,0 +1,226 @@
+//! Exercise 3: rooms and typing.
+//!
+//! Exercises 1 and 2 are done: a socket knows whose it is. Now it can join a
+//! board, hear who else joins, tell the others it is typing, and leave; bad
+//! messages are answered with error frames.
+//!
+//! Book: "Rooms and typing" (book/src/rooms.md).
+//!
+//! In `exercises/` the lesson is left as `todo!()` stubs; `solutions/` has the
+//! same file finished. Everything else (settings, database, REST routes,
+//! rooms, shutdown) is the `board` crate.
+
+use std::process::ExitCode;
+
+use axum::{
+    Router,
+    extract::{State, WebSocketUpgrade, ws::WebSocket},
+    response::Response,
+    routing::get,
+};
+use axum_extra::extract::cookie::CookieJar;
+use board::{
+    App,
+    db::User,
+    http::SESSION_COOKIE,
+    message::{BadMessage, ClientMessage},
+    rooms::Mailbox,
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    board::run(Router::new().route("/ws", get(upgrade))).await
+}
+
+/// What the upgrade request offers as proof of who is connecting.
+enum Credential {
+    /// A `session` cookie (even an empty one).
+    Cookie(String),
+    /// Neither.
+    Missing,
+}
+
+/// Who an authenticated socket belongs to.
+struct Identity {
+    user: User,
+}
+
+// ANCHOR: upgrade
+/// `GET /ws`: the upgrade request, the last HTTP request this socket makes.
+/// Whatever it needs from the request is read here; after `on_upgrade` there
+/// are only frames.
+async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -> Response {
+    let credential = read_credential(&jar);
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |ws| {
+            let connection = connect(app.clone(), ws, credential);
+            app.track(connection)
+        })
+}
+// ANCHOR_END: upgrade
+
+// ANCHOR: read_credential
+/// Which credential the upgrade request carries. The order matters: a token
+/// parameter wins over a cookie, and whichever is chosen is the only one
+/// tried. A bad token must not fall back to a good cookie, or the token
+/// check could be skipped just by also sending a cookie.
+fn read_credential(jar: &CookieJar) -> Credential {
+    match jar.get(SESSION_COOKIE) {
+        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+        None => Credential::Missing,
+    }
+}
+// ANCHOR_END: read_credential
+
+// ANCHOR: connect
+/// The life of one socket: authenticate it, greet it, serve it, and say
+/// goodbye.
+async fn connect(app: App, ws: WebSocket, credential: Credential) {
+    let mut socket = Socket::from(ws);
+    let authenticated = authenticate(&app, credential);
+    let identity = match authenticated {
+        Ok(identity) => identity,
+        Err(rejection) => return reject(socket, rejection).await,
+    };
+    send_authenticated(&mut socket, &identity.user).await;
+    let mut mailbox = app.rooms.mailbox();
+    serve_socket(&app, &mut socket, &identity, &mut mailbox).await;
+    leave_all_boards(&app, &identity.user, &mailbox);
+}
+// ANCHOR_END: connect
+
+/// Finds out who is connecting, with whichever credential the upgrade carried.
+fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection> {
+    match credential {
+        Credential::Cookie(session_id) => authenticate_cookie(app, &session_id),
+        Credential::Missing => Err(Rejection::NoCredential),
+    }
+}
+
+// ANCHOR: authenticate_cookie
+/// Looks the session up in the database, then its user. Both are read fresh
+/// for every socket: a session can be ended, and a user deleted, at any time.
+fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
+    let session = app
+        .db
+        .session(session_id)
+        .ok_or(Rejection::UnknownSession)?;
+    let user = app
+        .db
+        .user(&session.user_id)
+        .ok_or(Rejection::UserNotFound)?;
+    Ok(Identity { user })
+}
+// ANCHOR_END: authenticate_cookie
+
+// ANCHOR: send_authenticated
+/// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.
+async fn send_authenticated(socket: &mut Socket, user: &User) {
+    socket
+        .send_json(&serde_json::json!({ "type": "authenticated", "user": user }))
+        .await;
+}
+// ANCHOR_END: send_authenticated
+
+// ANCHOR: rejection
+/// Why a socket is turned away before it is authenticated.
+enum Rejection {
+    /// Neither a token nor a cookie.
+    NoCredential,
+    /// The cookie names no session.
+    UnknownSession,
+    /// The session's user no longer exists.
+    UserNotFound,
+}
+// ANCHOR_END: rejection
+
+/// How a rejection is told to the client: an optional error frame
+/// `{"error": ...}`, then a close frame with a code and a reason.
+struct Answer {
+    error: Option<&'static str>,
+    code: u16,
+    reason: &'static str,
+}
+
+// ANCHOR: answer
+impl Rejection {
+    /// The contract's answer to each rejection. 4001 means "who are you?":
+    /// the credential is missing or wrong, and logging in again may help.
+    fn answer(&self) -> Answer {
+        let (error, code, reason) = match self {
+            Rejection::NoCredential => (Some("Unauthorized"), 4001, "Unauthorized"),
+            Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
+            Rejection::UserNotFound => (None, 4001, "User not found"),
+        };
+        Answer {
+            error,
+            code,
+            reason,
+        }
+    }
+}
+// ANCHOR_END: answer
+
+// ANCHOR: reject
+/// Sends a rejection's error frame (if it has one), then its close frame.
+async fn reject(mut socket: Socket, rejection: Rejection) {
+    let answer = rejection.answer();
+    if let Some(error) = answer.error {
+        socket.send_error(error).await;
+    }
+    socket.close(answer.code, answer.reason).await;
+}
+// ANCHOR_END: reject
+
+// ANCHOR: serve_socket
+/// Serves an authenticated socket until it ends: its own messages, frames
+/// other sockets send it through the rooms,
+/// and the events that end it from outside.
+async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailbox: &mut Mailbox) {
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Incoming::Text(text)) => {
+                    handle_text(app, socket, &identity.user, mailbox, &text).await;
+                }
+                Some(Incoming::Binary) => socket.send_error(BadMessage::InvalidJson.error_text()).await,
+                Some(Incoming::Close | Incoming::TooBig) | None => return,
+            },
+            frame = mailbox.next() => socket.send_json(&frame).await,
+        }
+    }
+}
+// ANCHOR_END: serve_socket
+
+// ANCHOR: handle_text
+/// Acts on one text frame from an authenticated socket.
+async fn handle_text(app: &App, socket: &mut Socket, user: &User, mailbox: &Mailbox, text: &str) {
+    // Exercise 3: parse `text` with `ClientMessage::parse`; a `BadMessage` is
+    // answered with `socket.send_error(bad.error_text())`. Then:
+    // - Join: `app.rooms.join(&board_id, mailbox)` gives the new number of
+    // viewers (or `None` if already in: use `app.rooms.viewers`). Tell the
+    // others `{"type":"user_joined","user":..,"viewers":N}` with
+    // `app.rooms.broadcast(&board_id, mailbox.id, &frame)` (only on a new
+    // join), and the sender `{"type":"joined","boardId":..,"viewers":N}`.
+    // - Typing: if `app.rooms.contains(&board_id, mailbox.id)`, broadcast
+    // `{"type":"user_typing","user":..}`; if not, the error "Not in board".
+    // - Leave: `app.rooms.leave` gives the viewers left (broadcast
+    // `{"type":"user_left","user":..,"viewers":N}`), or `None`: "Not in board".
+    // - Auth: already authenticated; answer the error "Already authenticated".
+    // Book: book/src/rooms.md
+    todo!("exercise 3: handle join, typing and leave")
+}
+// ANCHOR_END: handle_text
+
+// ANCHOR: leave_all_boards
+/// A socket that ends leaves every board it was in, and the others hear of it.
+fn leave_all_boards(app: &App, user: &User, mailbox: &Mailbox) {
+    // Exercise 3: `app.rooms.leave_all(mailbox.id)` takes the socket out of
+    // every board and lists each with its viewers left; tell each board
+    // `{"type":"user_left","user":..,"viewers":N}`.
+    // Book: book/src/rooms.md#leaving-and-closing
+    todo!("exercise 3: leave every board when the socket ends")
+}
+// ANCHOR_END: leave_all_boards

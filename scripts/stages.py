@@ -16,7 +16,9 @@ Markers (all removed from the output):
         //@end
   line  ... => expr, //@arm N "message"
                       in exercise N the expression becomes todo!("message")
-Usage: python3 scripts/stages.py   (from the repository root)
+Usage: python3 scripts/stages.py [OUT_DIR]   then: cargo fmt --all
+OUT_DIR defaults to the repository root; the workbook's tests write to a
+temporary one to check that the committed servers match the template.
 """
 import re, sys, pathlib
 
@@ -83,7 +85,7 @@ def render(stage, exercise):
 
 
 def main():
-    root = pathlib.Path(__file__).resolve().parent.parent
+    root = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent
     for index, slug in enumerate(SLUGS, start=1):
         for folder, exercise in (("exercises", True), ("solutions", False)):
             path = root / folder / slug / "main.rs"

@@ -379,7 +379,7 @@ fn leave_all_boards(app: &App, user: &User, mailbox: &Mailbox) {
 
 // ANCHOR: finish
 /// Says goodbye with the close frame that tells the client why the socket ends.
-async fn finish(socket: Socket, ending: Ending) {
+async fn finish(mut socket: Socket, ending: Ending) {
     match ending {
         Ending::ClientClosed => todo!("exercise 6: answer the client's close with 1000"),
         Ending::SessionEnded => todo!("exercise 6: close 4002 'Session expired'"),
@@ -393,9 +393,3 @@ async fn finish(socket: Socket, ending: Ending) {
     }
 }
 // ANCHOR_END: finish
-
-/// Refuses a board the user may not see: the error frame, then close 4003.
-async fn forbid(mut socket: Socket) {
-    socket.send_error("Forbidden").await;
-    socket.close(4003, "Forbidden").await;
-}

@@ -404,21 +404,18 @@ fn leave_all_boards(app: &App, user: &User, mailbox: &Mailbox) {
 
 // ANCHOR: finish
 /// Says goodbye with the close frame that tells the client why the socket ends.
-async fn finish(socket: Socket, ending: Ending) {
+async fn finish(mut socket: Socket, ending: Ending) {
     match ending {
         Ending::ClientClosed => socket.close(1000, "").await,
         Ending::SessionEnded => socket.close(4002, "Session expired").await,
         Ending::ShuttingDown => socket.close(1001, "Server shutting down").await,
         Ending::TooBig => socket.close(1009, "Message too big").await,
-        Ending::Forbidden => forbid(socket).await,
+        Ending::Forbidden => {
+            socket.send_error("Forbidden").await;
+            socket.close(4003, "Forbidden").await;
+        }
         // Nobody is listening any more.
         Ending::Gone => {}
     }
 }
 // ANCHOR_END: finish
-
-/// Refuses a board the user may not see: the error frame, then close 4003.
-async fn forbid(mut socket: Socket) {
-    socket.send_error("Forbidden").await;
-    socket.close(4003, "Forbidden").await;
-}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Prints how long the workbook's loops take on this machine. It measures and
+# prints; it asserts nothing (a timing depends on the machine, not the code).
+#
+#   scripts/bench.sh          all figures (the cold build takes a minute or two)
+#   scripts/bench.sh --warm   skip the cold build
+#
+# The cold build uses a separate target directory, so it does not throw away
+# the one you work in.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+now() { date +%s.%N; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+run_quiet() { "$@" >/dev/null 2>&1 || true; }   # a failing grade is still a timing
+
+echo "machine: $(nproc) cores, $(rustc --version)"
+
+if [ "${1:-}" != "--warm" ]; then
+  cold_dir=$(mktemp -d)
+  trap 'rm -rf "$cold_dir"' EXIT
+  start=$(now)
+  CARGO_TARGET_DIR="$cold_dir" cargo build --quiet -p checker
+  CARGO_TARGET_DIR="$cold_dir" cargo build --quiet -p exercises --bin exercise-01
+  echo "cold build (checker + exercise 1, empty target dir): $(seconds "$start" "$(now)") s"
+fi
+
+# Make sure everything below starts from a built state.
+cargo build --quiet -p checker -p solutions -p exercises
+
+for attempt in 1 2 3; do
+  touch exercises/01-cookie-auth/main.rs
+  start=$(now)
+  run_quiet cargo run --quiet -p checker -- 1
+  echo "edit -> verdict, exercise 1 (touch main.rs, cargo run -p checker -- 1), run $attempt: $(seconds "$start" "$(now)") s"
+done
+
+total_start=$(now)
+for n in 1 2 3; do
+  start=$(now)
+  run_quiet cargo run --quiet -p checker -- --solutions "$n"
+  echo "grade solution $n (built): $(seconds "$start" "$(now)") s"
+done
+echo "grade solutions 1-3 (built): $(seconds "$total_start" "$(now)") s"
+
+start=$(now)
+run_quiet cargo run --quiet -p checker -- --solutions
+echo "grade solutions 1-7 (built): $(seconds "$start" "$(now)") s"

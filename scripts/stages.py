@@ -14,6 +14,7 @@ Markers (all removed from the output):
         //@todo "message"          the todo!() that replaces the body in exercise N
         ...body...
         //@end
+  line  //@note N text            a comment line shown only in exercise N
   line  ... => expr, //@arm N "message"
                       in exercise N the expression becomes todo!("message")
 Usage: python3 scripts/stages.py [OUT_DIR]   then: cargo fmt --all
@@ -52,6 +53,14 @@ def render(stage, exercise):
             if not in_range(m.group(1), stage):
                 continue
             raw = raw[: m.start()]
+        if arm and exercise and stage == int(arm.group(1)):
+            head, _, _ = raw.partition("=> ")
+            raw = f"{head}=> todo!({arm.group(2)}),"
+        if stripped.startswith("//@note "):
+            _, number, text = stripped.split(" ", 2)
+            if exercise and stage == int(number):
+                out.append(raw[: len(raw) - len(raw.lstrip())] + "// " + text)
+            continue
         if stripped.startswith("//@stub "):
             stub = {"n": int(stripped.split()[1]), "comments": [], "todo": None, "indent": None}
             continue
@@ -75,9 +84,6 @@ def render(stage, exercise):
                 continue
             out.append(raw)
             continue
-        if arm and exercise and stage == int(arm.group(1)):
-            head, _, _ = raw.partition("=> ")
-            raw = f"{head}=> todo!({arm.group(2)}),"
         out.append(raw)
     text = "\n".join(out) + "\n"
     text = re.sub(r"\n{3,}", "\n\n", text)

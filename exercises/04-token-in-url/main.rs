@@ -74,11 +74,13 @@ async fn upgrade(
 /// tried. A bad token must not fall back to a good cookie, or the token
 /// check could be skipped just by also sending a cookie.
 fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
-    // Exercise 4: the first `token` pair in `query` (even with an empty value)
-    // makes this `Credential::Token`; otherwise a `session` cookie makes it
-    // `Credential::Cookie`, and nothing makes it `Credential::Missing`.
-    // Book: book/src/token-in-url.md#reading-the-token
-    todo!("exercise 4: prefer a token parameter over the cookie")
+    if let Some((_, token)) = query.iter().find(|(name, _)| name == "token") {
+        return Credential::Token(token.clone());
+    }
+    match jar.get(SESSION_COOKIE) {
+        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+        None => Credential::Missing,
+    }
 }
 // ANCHOR_END: read_credential
 
@@ -171,11 +173,13 @@ impl Rejection {
     /// The contract's answer to each rejection. 4001 means "who are you?":
     /// the credential is missing or wrong, and logging in again may help.
     fn answer(&self) -> Answer {
+        // Exercise 4: fill in the `InvalidToken` arm (the error frame and the
+        // close frame). Book: book/src/token-in-url.md#reading-the-token
         let (error, code, reason) = match self {
             Rejection::NoCredential => (Some("Unauthorized"), 4001, "Unauthorized"),
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
-            Rejection::InvalidToken => (Some("Invalid token"), 4001, "Invalid token"),
+            Rejection::InvalidToken => todo!("exercise 4: 4001 'Invalid token'"),
         };
         Answer {
             error,

@@ -192,12 +192,14 @@ impl Rejection {
     /// The contract's answer to each rejection. 4001 means "who are you?":
     /// the credential is missing or wrong, and logging in again may help.
     fn answer(&self) -> Answer {
+        // Exercise 5: fill in the `NotAnAuthMessage` and `AuthTimeout` arms (close
+        // frames only). Book: book/src/first-message.md#the-unauthenticated-window
         let (error, code, reason) = match self {
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
             Rejection::InvalidToken => (Some("Invalid token"), 4001, "Invalid token"),
-            Rejection::NotAnAuthMessage => (None, 4001, "Unauthorized"),
-            Rejection::AuthTimeout => (None, 4001, "Authentication timeout"),
+            Rejection::NotAnAuthMessage => todo!("exercise 5: 4001 'Unauthorized'"),
+            Rejection::AuthTimeout => todo!("exercise 5: 4001 'Authentication timeout'"),
         };
         Answer {
             error,

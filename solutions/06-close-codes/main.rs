@@ -131,7 +131,11 @@ fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejectio
         .db
         .session(session_id)
         .ok_or(Rejection::UnknownSession)?;
-    check_not_expired(&session)?;
+    // An expired session has its own answer: the client should log in
+    // again, not wonder whether its cookie was forged.
+    if session.is_expired() {
+        return Err(Rejection::SessionExpired);
+    }
     let user = app
         .db
         .user(&session.user_id)
@@ -142,18 +146,6 @@ fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejectio
     })
 }
 // ANCHOR_END: authenticate_cookie
-
-// ANCHOR: check_not_expired
-/// An expired session is refused with its own rejection, not as unknown:
-/// the client should log in again rather than think its cookie was forged.
-fn check_not_expired(session: &Session) -> Result<(), Rejection> {
-    if session.is_expired() {
-        Err(Rejection::SessionExpired)
-    } else {
-        Ok(())
-    }
-}
-// ANCHOR_END: check_not_expired
 
 // ANCHOR: authenticate_token
 /// Looks an API token up. A token is not tied to a login session, so a

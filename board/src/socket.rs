@@ -78,7 +78,10 @@ impl Socket {
     /// If the client closed first, the library has already queued the answer
     /// (echoing the client's code); this call makes sure it is sent.
     pub async fn close(mut self, code: u16, reason: &str) {
-        let frame = CloseFrame { code, reason: reason.into() };
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
         // After the client's own close frame the library refuses this send,
         // but it has already queued its answer; the reads below flush it.
         let _ = self.ws.send(Message::Close(Some(frame))).await;

@@ -1,0 +1,243 @@
+//! Rows of the contract chapter: starting a server, its settings, the seeded
+//! data, the database file, and the HTTP API.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{ALICE, BOB, CAROL, Ctx, ensure, expect_response, member, unknown_secret};
+use crate::client::Request;
+use crate::report::Failure;
+use crate::server::describe_status;
+
+/// PROTOCOL: bad settings end the process within 2 seconds of its start. A
+/// little slack covers the checker's own scheduling on a busy machine.
+const REFUSAL_LIMIT: Duration = Duration::from_millis(2_500);
+
+pub(crate) async fn listening(ctx: Ctx) -> Result<(), Failure> {
+    // The runner has read the listening line already; the port in it must be
+    // the one the server really answers on.
+    let request = Request::get("/api/me");
+    let response = ctx.send(request.clone()).await?;
+    ensure(
+        response.status == 401,
+        format!(
+            "{} on the port of the listening line ({})",
+            request.describe(),
+            ctx.port()
+        ),
+        "an HTTP answer (401 without a session)",
+        response.describe(),
+    )
+}
+
+/// One bad setting and the name its error must mention.
+pub(crate) struct BadSetting {
+    pub(crate) settings: Vec<(&'static str, String)>,
+    pub(crate) named: &'static str,
+}
+
+impl BadSetting {
+    pub(crate) fn new(name: &'static str, value: &str) -> Self {
+        BadSetting {
+            settings: vec![(name, value.to_owned())],
+            named: name,
+        }
+    }
+}
+
+/// Starts a server for each bad setting and expects it to refuse to run.
+pub(crate) async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Failure> {
+    for case in cases {
+        let database = ctx.env().fresh_database();
+        let settings: Vec<(&str, &str)> = case
+            .settings
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = format!("start the server with {}", shown.join(" "));
+        let expected = format!(
+            "a non-zero exit within 2 s, no listening line, and a last stderr line naming {}",
+            case.named
+        );
+        let spawned = ctx.spawn(&database, &settings)?;
+        let server = spawned.server();
+        let status = server.wait_exit(REFUSAL_LIMIT).await;
+        server.wait_output_closed(Duration::from_millis(500)).await;
+        let output = server.all_output();
+        let listened = output
+            .lines()
+            .next()
+            .is_some_and(|line| line.starts_with("listening on"));
+        let got = match status {
+            None if listened => Some("it printed the listening line and kept running".to_owned()),
+            None => Some("it was still running after 2 s".to_owned()),
+            Some(status) if status.success() => Some("it exited with code 0".to_owned()),
+            Some(_) if listened => Some("it printed the listening line before exiting".to_owned()),
+            Some(status) => {
+                let last = server.last_stderr_line();
+                match (
+                    output.lines().find(|line| line.contains("panicked at")),
+                    last,
+                ) {
+                    (Some(panic), _) => Some(format!(
+                        "a panic ({}): {}",
+                        describe_status(status),
+                        panic.trim()
+                    )),
+                    (None, None) => Some(format!(
+                        "{} with nothing on stderr",
+                        describe_status(status)
+                    )),
+                    (None, Some(last)) if !last.contains(case.named) => Some(format!(
+                        "{}, last stderr line: {last}",
+                        describe_status(status)
+                    )),
+                    (None, Some(_)) => None,
+                }
+            }
+        };
+        if let Some(got) = got {
+            let tail = server.output_tail();
+            return Err(Failure::new(request, expected, got)
+                .with_diagnosis("what the server printed".to_owned(), tail));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
+    // A port the checker holds, so the server's bind must fail.
+    let taken = TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
+        .map_err(|error| {
+            Failure::new(
+                "bind a port to make it busy",
+                "a bound port",
+                error.to_string(),
+            )
+        })?;
+    let missing_directory = ctx.env().dir.join("no-such-directory").join("board.db");
+    let cases = vec![
+        BadSetting::new("PORT", "abc"),
+        BadSetting::new("PORT", "70000"),
+        BadSetting::new("SESSION_TTL_SECS", "0"),
+        BadSetting::new("SESSION_TTL_SECS", "-5"),
+        BadSetting::new("DATABASE_PATH", &missing_directory.to_string_lossy()),
+        BadSetting::new("PORT", &taken.0.to_string()),
+    ];
+    let result = expect_refusals(&ctx, cases).await;
+    drop(taken.1);
+    result
+}
+
+pub(crate) async fn seeded(ctx: Ctx) -> Result<(), Failure> {
+    for user in [&ALICE, &BOB, &CAROL] {
+        ctx.login(user).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
+    let database = ctx.env().fresh_database();
+    let first = ctx.start(&database, &[]).await?;
+    ctx.set_main(first.clone(), database.clone());
+    let user = member();
+    let session = ctx.login(user).await?;
+    first.stop().await;
+    ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(CAROL.id)])
+        .await?;
+
+    let second = ctx.start(&database, &[]).await?;
+    ctx.set_main(second, database);
+    let me = Request::get("/api/me").cookie(&session);
+    let response = ctx.send(me.clone()).await?;
+    ensure(
+        response.is(200, &json!({"user": user.json()})),
+        format!(
+            "after a restart on the same DATABASE_PATH: {}",
+            me.describe()
+        ),
+        format!(
+            "200 {{\"user\":{}}} (the session survives the restart)",
+            user.json()
+        ),
+        response.describe(),
+    )?;
+    ctx.login(&CAROL).await.map_err(|mut failure| {
+        failure.request = format!(
+            "after deleting user-carol and restarting: {}",
+            failure.request
+        );
+        failure
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
+    ctx.login(member()).await.map(|_| ())
+}
+
+pub(crate) async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let attempts = [
+        (user.username, "wrong-password"),
+        (user.username, super::other_member(user).password),
+        ("mallory", "mallory-password"),
+        ("", ""),
+    ];
+    for (username, password) in attempts {
+        let request =
+            Request::post("/api/login").json(&json!({"username": username, "password": password}));
+        expect_response(&ctx, request, 401, &json!({"error": "Invalid credentials"})).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let json_body = |body: &str| {
+        Request::post("/api/login")
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+    let requests = [
+        json_body("{\"username\": \"alice\""),
+        json_body(&json!({"username": user.username}).to_string()),
+        json_body(&json!({"username": user.username, "password": 5}).to_string()),
+        // A valid body that does not say it is JSON.
+        Request::post("/api/login")
+            .body(&json!({"username": user.username, "password": user.password}).to_string()),
+    ];
+    for request in requests {
+        let response = ctx.send(request.clone()).await?;
+        let has_error = response
+            .json()
+            .is_some_and(|body| body["error"].is_string());
+        ensure(
+            response.status == 400 && has_error,
+            request.describe(),
+            "400 {\"error\":\"<message>\"}",
+            response.describe(),
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let request = Request::get("/api/me").cookie(&session);
+    expect_response(&ctx, request, 200, &json!({"user": user.json()})).await?;
+    Ok(())
+}
+
+pub(crate) async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
+    let unauthorized = json!({"error": "Unauthorized"});
+    expect_response(&ctx, Request::get("/api/me"), 401, &unauthorized).await?;
+    let unknown = Request::get("/api/me").cookie(&unknown_secret());
+    expect_response(&ctx, unknown, 401, &unauthorized).await?;
+    Ok(())
+}

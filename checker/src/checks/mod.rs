@@ -1,0 +1,432 @@
+//! The checks behind the rows, grouped by the book chapter they grade, and the
+//! context every check works with.
+//!
+//! A [`Ctx`] belongs to one row: the server the runner started for it (if
+//! any), a way to start more on fresh database files, the row's transcript,
+//! and helpers for the steps most rows share (log in, issue a token, open an
+//! authenticated socket). Each helper fails with the evidence a report needs,
+//! so a check reads as the list of steps PROTOCOL describes.
+
+pub(crate) mod close_codes;
+pub(crate) mod contract;
+pub(crate) mod cookie_upgrade;
+pub(crate) mod first_message;
+pub(crate) mod origin_checks;
+pub(crate) mod rooms;
+pub(crate) mod token_in_url;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::client::{Request, Response, Transcript, Upgrade, Ws};
+use crate::cookie::session_cookie;
+use crate::report::Failure;
+use crate::server::{self, Launch, Program, Server, Spawned};
+
+/// A seeded user (PROTOCOL's "Seeded data").
+#[derive(Debug)]
+pub(crate) struct User {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) username: &'static str,
+    pub(crate) password: &'static str,
+}
+
+pub(crate) static ALICE: User = User {
+    id: "user-alice",
+    name: "Alice",
+    username: "alice",
+    password: "alice-password",
+};
+pub(crate) static BOB: User = User {
+    id: "user-bob",
+    name: "Bob",
+    username: "bob",
+    password: "bob-password",
+};
+/// Not in board-1: the outsider of the rooms rows.
+pub(crate) static CAROL: User = User {
+    id: "user-carol",
+    name: "Carol",
+    username: "carol",
+    password: "carol-password",
+};
+
+impl User {
+    /// `U` of PROTOCOL: `{"id":..,"name":..}`.
+    pub(crate) fn json(&self) -> Value {
+        json!({"id": self.id, "name": self.name})
+    }
+
+    pub(crate) fn authenticated(&self) -> Value {
+        json!({"type": "authenticated", "user": self.json()})
+    }
+}
+
+/// Alice or Bob, at random: both are members of board-1, and a server that
+/// only works for one of them fails sooner or later.
+pub(crate) fn member() -> &'static User {
+    if rand::random_bool(0.5) { &ALICE } else { &BOB }
+}
+
+/// The other one of Alice and Bob.
+pub(crate) fn other_member(user: &User) -> &'static User {
+    if user.id == ALICE.id { &BOB } else { &ALICE }
+}
+
+/// A random string that no server has issued, for unknown sessions and tokens.
+pub(crate) fn unknown_secret() -> String {
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Seconds since the epoch, as PROTOCOL's `expires_at`.
+pub(crate) fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// What every row of one run shares.
+pub(crate) struct RunEnv {
+    pub(crate) program: Program,
+    /// A temporary directory for this run's database files.
+    pub(crate) dir: PathBuf,
+    pub(crate) start_timeout: Duration,
+    databases: AtomicUsize,
+}
+
+impl RunEnv {
+    pub(crate) fn new(program: Program, dir: PathBuf, start_timeout: Duration) -> Self {
+        RunEnv {
+            program,
+            dir,
+            start_timeout,
+            databases: AtomicUsize::new(0),
+        }
+    }
+
+    /// A database file that no server has used yet.
+    pub(crate) fn fresh_database(&self) -> PathBuf {
+        let n = self.databases.fetch_add(1, Ordering::SeqCst);
+        self.dir.join(format!("board-{n}.db"))
+    }
+}
+
+/// The context of one row.
+pub(crate) struct Ctx {
+    env: Arc<RunEnv>,
+    transcript: Transcript,
+    /// Every server started for this row, so that the runner can diagnose
+    /// and stop them whatever the check did.
+    servers: Arc<Mutex<Vec<Arc<Server>>>>,
+    main: Option<(Arc<Server>, PathBuf)>,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        env: Arc<RunEnv>,
+        transcript: Transcript,
+        servers: Arc<Mutex<Vec<Arc<Server>>>>,
+    ) -> Self {
+        Ctx {
+            env,
+            transcript,
+            servers,
+            main: None,
+        }
+    }
+
+    /// Makes `server` (on `database`) the row's server.
+    pub(crate) fn set_main(&mut self, server: Arc<Server>, database: PathBuf) {
+        self.main = Some((server, database));
+    }
+
+    pub(crate) fn env(&self) -> &RunEnv {
+        &self.env
+    }
+
+    /// The row's server; rows with `Setup::Server` always have one.
+    pub(crate) fn server(&self) -> &Arc<Server> {
+        &self
+            .main
+            .as_ref()
+            .expect("this row's setup starts a server")
+            .0
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.server().port()
+    }
+
+    pub(crate) fn database(&self) -> &Path {
+        &self
+            .main
+            .as_ref()
+            .expect("this row's setup starts a server")
+            .1
+    }
+
+    fn settings(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Spawns a server without waiting for its listening line.
+    pub(crate) fn spawn(
+        &self,
+        database: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Spawned, Failure> {
+        let settings = Ctx::settings(settings);
+        let launch = Launch {
+            program: &self.env.program,
+            database_path: database,
+            settings: &settings,
+            start_timeout: self.env.start_timeout,
+        };
+        server::spawn(&launch).map_err(|failure| {
+            Failure::new(
+                "start the server",
+                "a running server",
+                "it could not be started",
+            )
+            .with_diagnosis(failure.summary, failure.output)
+        })
+    }
+
+    /// Starts a server on `database` and waits for its listening line.
+    pub(crate) async fn start(
+        &self,
+        database: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Arc<Server>, Failure> {
+        let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = if shown.is_empty() {
+            "start the server".to_owned()
+        } else {
+            format!("start the server with {}", shown.join(" "))
+        };
+        let server = self
+            .spawn(database, settings)?
+            .listening(self.env.start_timeout)
+            .await
+            .map_err(|failure| {
+                Failure::new(
+                    request,
+                    "`listening on http://127.0.0.1:PORT` as the first stdout line",
+                    "see below",
+                )
+                .with_diagnosis(failure.summary, failure.output)
+            })?;
+        let server = Arc::new(server);
+        self.servers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(server.clone());
+        Ok(server)
+    }
+
+    /// Sends a request to the row's server.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response, Failure> {
+        request.send(self.port()).await
+    }
+
+    /// Logs `user` in on the server at `port` and returns the session id.
+    pub(crate) async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
+        let request = Request::post("/api/login")
+            .json(&json!({"username": user.username, "password": user.password}));
+        let response = request.send(port).await?;
+        let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
+        if !response.is(200, &json!({"user": user.json()})) {
+            return Err(Failure::new(
+                request.describe(),
+                expected,
+                response.describe(),
+            ));
+        }
+        match session_cookie(response.headers_named("set-cookie")) {
+            Some(cookie) if !cookie.value.is_empty() => Ok(cookie.value),
+            _ => Err(Failure::new(
+                request.describe(),
+                expected,
+                format!(
+                    "{} without a `Set-Cookie: session=...` header",
+                    response.describe()
+                ),
+            )),
+        }
+    }
+
+    pub(crate) async fn login(&self, user: &User) -> Result<String, Failure> {
+        self.login_on(self.port(), user).await
+    }
+
+    /// Issues an API token for the session.
+    pub(crate) async fn issue_token(&self, session: &str) -> Result<String, Failure> {
+        let request = Request::post("/api/tokens").cookie(session);
+        let response = self.send(request.clone()).await?;
+        match response.json() {
+            Some(body)
+                if response.status == 201
+                    && body["token"].as_str().is_some_and(|t| !t.is_empty()) =>
+            {
+                Ok(body["token"].as_str().unwrap_or_default().to_owned())
+            }
+            _ => Err(Failure::new(
+                request.describe(),
+                "201 {\"token\":\"...\"}",
+                response.describe(),
+            )),
+        }
+    }
+
+    /// Logs `user` in and returns a fresh API token.
+    pub(crate) async fn token_for(&self, user: &User) -> Result<String, Failure> {
+        let session = self.login(user).await?;
+        self.issue_token(&session).await
+    }
+
+    /// Opens a socket on the row's server.
+    pub(crate) async fn socket(&self, label: &str, upgrade: Upgrade) -> Result<Ws, Failure> {
+        Ws::connect(self.port(), label, upgrade, &self.transcript).await
+    }
+
+    /// Opens a socket and expects `user`'s authenticated frame first.
+    pub(crate) async fn authenticated(
+        &self,
+        label: &str,
+        upgrade: Upgrade,
+        user: &User,
+    ) -> Result<Ws, Failure> {
+        let mut ws = self.socket(label, upgrade).await?;
+        ws.expect_json(&user.authenticated()).await?;
+        Ok(ws)
+    }
+
+    /// Logs `user` in and opens an authenticated cookie socket labelled with
+    /// the username.
+    pub(crate) async fn cookie_socket(&self, user: &User) -> Result<Ws, Failure> {
+        let session = self.login(user).await?;
+        self.authenticated(user.username, Upgrade::cookie(&session), user)
+            .await
+    }
+
+    /// Runs one statement on the row's database, as an administrator would
+    /// behind the server's back.
+    pub(crate) async fn sql(
+        &self,
+        statement: &str,
+        parameters: Vec<Value>,
+    ) -> Result<usize, Failure> {
+        let path = self.database().to_owned();
+        let shown = format!("{statement} with {}", Value::Array(parameters.clone()));
+        let statement = statement.to_owned();
+        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<usize> {
+            let connection = rusqlite::Connection::open(&path)?;
+            connection.busy_timeout(Duration::from_secs(2))?;
+            let parameters: Vec<rusqlite::types::Value> =
+                parameters.iter().map(sql_value).collect();
+            connection.execute(&statement, rusqlite::params_from_iter(parameters))
+        })
+        .await;
+        match result {
+            Ok(Ok(changed)) => Ok(changed),
+            Ok(Err(error)) => Err(Failure::new(
+                shown,
+                "the statement to run on DATABASE_PATH",
+                error.to_string(),
+            )),
+            Err(error) => Err(Failure::new(
+                shown,
+                "the statement to run on DATABASE_PATH",
+                error.to_string(),
+            )),
+        }
+    }
+
+    /// Reads one integer from the row's database.
+    pub(crate) async fn sql_integer(
+        &self,
+        query: &str,
+        parameters: Vec<Value>,
+    ) -> Result<i64, Failure> {
+        let path = self.database().to_owned();
+        let shown = format!("{query} with {}", Value::Array(parameters.clone()));
+        let query = query.to_owned();
+        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<i64> {
+            let connection = rusqlite::Connection::open(&path)?;
+            connection.busy_timeout(Duration::from_secs(2))?;
+            let parameters: Vec<rusqlite::types::Value> =
+                parameters.iter().map(sql_value).collect();
+            connection.query_row(&query, rusqlite::params_from_iter(parameters), |row| {
+                row.get(0)
+            })
+        })
+        .await;
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(Failure::new(
+                shown,
+                "one integer from DATABASE_PATH",
+                error.to_string(),
+            )),
+            Err(error) => Err(Failure::new(
+                shown,
+                "one integer from DATABASE_PATH",
+                error.to_string(),
+            )),
+        }
+    }
+}
+
+fn sql_value(value: &Value) -> rusqlite::types::Value {
+    match value {
+        Value::Number(n) => n.as_i64().map_or(
+            rusqlite::types::Value::Null,
+            rusqlite::types::Value::Integer,
+        ),
+        Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+        _ => rusqlite::types::Value::Null,
+    }
+}
+
+/// Fails unless `condition` holds; for the checks that compare by hand.
+pub(crate) fn ensure(
+    condition: bool,
+    request: impl Into<String>,
+    expected: impl Into<String>,
+    got: impl Into<String>,
+) -> Result<(), Failure> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Failure::new(request, expected, got))
+    }
+}
+
+/// Sends `request` and expects `status` with a body matching `body`.
+pub(crate) async fn expect_response(
+    ctx: &Ctx,
+    request: Request,
+    status: u16,
+    body: &Value,
+) -> Result<Response, Failure> {
+    let response = ctx.send(request.clone()).await?;
+    ensure(
+        response.is(status, body),
+        request.describe(),
+        format!("{status} {body}"),
+        response.describe(),
+    )?;
+    Ok(response)
+}

@@ -1,0 +1,121 @@
+//! Rows of the origin-checks chapter: which `Origin` may open a
+//! cookie-authenticated socket.
+//!
+//! Refused upgrades are sent as plain HTTP requests, so that the status, the
+//! content type and the body of the 403 can all be read; accepted ones are
+//! real sockets that must get the authenticated frame.
+
+use serde_json::json;
+
+use super::{Ctx, member, unknown_secret};
+use crate::client::Upgrade;
+use crate::report::Failure;
+
+const FOREIGN: &str = "http://evil.example";
+
+async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Failure> {
+    let request = upgrade.as_http_request();
+    let response = ctx.send(request.clone()).await?;
+    let json_type = response.header("content-type").is_some_and(|value| {
+        value
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    let expected = "HTTP 403, Content-Type: application/json, body {\"error\":\"Forbidden origin\"}, no upgrade";
+    if response.is(403, &json!({"error": "Forbidden origin"})) && json_type {
+        return Ok(());
+    }
+    let content_type = response.header("content-type").unwrap_or("none");
+    Err(Failure::new(
+        request.describe(),
+        expected,
+        format!("{} (Content-Type: {content_type})", response.describe()),
+    ))
+}
+
+pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
+    let session = ctx.login(member()).await?;
+    let port = ctx.port();
+    let other_port = if port == u16::MAX { port - 1 } else { port + 1 };
+    let origins = [
+        FOREIGN.to_owned(),
+        format!("http://127.0.0.1:{other_port}"),
+        "null".to_owned(),
+    ];
+    for origin in &origins {
+        expect_forbidden_origin(&ctx, Upgrade::cookie(&session).header("Origin", origin)).await?;
+    }
+    // Refused before any session lookup: an unknown session is refused alike.
+    expect_forbidden_origin(
+        &ctx,
+        Upgrade::cookie(&unknown_secret()).header("Origin", FOREIGN),
+    )
+    .await
+}
+
+pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let port = ctx.port();
+    let origins = [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        format!("HTTP://LOCALHOST:{port}"),
+    ];
+    for origin in &origins {
+        ctx.authenticated(
+            user.username,
+            Upgrade::cookie(&session).header("Origin", origin),
+            user,
+        )
+        .await?;
+    }
+    ctx.authenticated(user.username, Upgrade::cookie(&session), user)
+        .await
+        .map(|_| ())
+}
+
+/// The row's server runs with
+/// `ALLOWED_ORIGINS=" https://app.example/ ,http://other.test:8080"`.
+pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    for origin in ["https://app.example", "http://other.test:8080"] {
+        ctx.authenticated(
+            user.username,
+            Upgrade::cookie(&session).header("Origin", origin),
+            user,
+        )
+        .await?;
+    }
+    // Another port is another origin.
+    expect_forbidden_origin(
+        &ctx,
+        Upgrade::cookie(&session).header("Origin", "https://app.example:444"),
+    )
+    .await
+}
+
+pub(crate) async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let token = ctx.issue_token(&session).await?;
+    let by_token = Upgrade::token(&token).header("Origin", FOREIGN);
+    ctx.authenticated(user.username, by_token, user).await?;
+    let token_and_cookie = Upgrade::token(&token)
+        .header("Cookie", &format!("session={session}"))
+        .header("Origin", FOREIGN);
+    ctx.authenticated(user.username, token_and_cookie, user)
+        .await?;
+    let mut first_message = ctx
+        .socket("anonymous", Upgrade::bare().header("Origin", FOREIGN))
+        .await?;
+    first_message
+        .send_json(&json!({"type": "auth", "token": token}))
+        .await?;
+    first_message
+        .expect_json(&user.authenticated())
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,188 @@
+//! What the student reads: one `PASS`/`FAIL` line per row, the evidence under
+//! each failure, the progress over the exercises and the closing count.
+//!
+//! A failure always says what was sent, what was expected and what came back,
+//! in the protocol's own terms (`close 4001 'Unauthorized'`, a JSON frame), so
+//! that it can be compared with PROTOCOL and the book without reading the
+//! checker. The closing line `N passed, M failed` has exactly that shape
+//! because CI and the tests read it.
+
+use crate::rows::Row;
+
+/// Why a row failed.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) request: String,
+    pub(crate) expected: String,
+    pub(crate) got: String,
+    /// The server did not answer within a bound; worth a diagnosis even when
+    /// it neither crashed nor panicked.
+    pub(crate) hung: bool,
+    pub(crate) diagnosis: Option<Box<Diagnosis>>,
+}
+
+/// Something about the server process itself: it did not start, crashed,
+/// panicked or hung. Shown with the tail of its output.
+#[derive(Debug)]
+pub(crate) struct Diagnosis {
+    pub(crate) summary: String,
+    pub(crate) output: Vec<String>,
+}
+
+impl Failure {
+    pub(crate) fn new(
+        request: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
+        Failure {
+            request: request.into(),
+            expected: expected.into(),
+            got: got.into(),
+            hung: false,
+            diagnosis: None,
+        }
+    }
+
+    pub(crate) fn hung(mut self) -> Self {
+        self.hung = true;
+        self
+    }
+
+    pub(crate) fn with_diagnosis(mut self, summary: String, output: Vec<String>) -> Self {
+        self.diagnosis = Some(Box::new(Diagnosis { summary, output }));
+        self
+    }
+}
+
+/// The outcome of one row.
+pub(crate) struct RowResult {
+    pub(crate) row: &'static Row,
+    pub(crate) outcome: Result<(), Failure>,
+    pub(crate) transcript: Vec<String>,
+}
+
+/// How much to print and which file to point at.
+pub(crate) struct Style {
+    pub(crate) verbose: bool,
+    /// `exercises/0N-<slug>/main.rs` when the student's own stubs are graded,
+    /// for rows that belong to that exercise's lesson.
+    pub(crate) stub: Option<(u8, String)>,
+}
+
+const INDENT: &str = "    ";
+
+/// The lines printed for one row.
+pub(crate) fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
+    let row = result.row;
+    let mut lines = Vec::new();
+    match &result.outcome {
+        Ok(()) => {
+            lines.push(format!("PASS {}  {}", row.id, row.name));
+            if style.verbose {
+                push_frames(&mut lines, &result.transcript);
+            }
+        }
+        Err(failure) => {
+            lines.push(format!("FAIL {}  {}", row.id, row.name));
+            lines.push(format!("{INDENT}request: {}", failure.request));
+            lines.push(format!("{INDENT}expected: {}", failure.expected));
+            lines.push(format!("{INDENT}got: {}", failure.got));
+            push_frames(&mut lines, &result.transcript);
+            if let Some(diagnosis) = &failure.diagnosis {
+                lines.push(format!("{INDENT}server: {}", diagnosis.summary));
+                for line in &diagnosis.output {
+                    lines.push(format!("{INDENT}{INDENT}server| {line}"));
+                }
+            }
+            let mut hint = format!("{INDENT}hint: {} — see book/src/{}", row.hint, row.book);
+            if let Some((exercise, stub)) = &style.stub
+                && *exercise == row.exercise
+            {
+                hint.push_str(&format!(" and the stub in {stub}"));
+            }
+            lines.push(hint);
+        }
+    }
+    lines
+}
+
+fn push_frames(lines: &mut Vec<String>, transcript: &[String]) {
+    if transcript.is_empty() {
+        return;
+    }
+    lines.push(format!("{INDENT}frames:"));
+    for frame in transcript {
+        lines.push(format!("{INDENT}{INDENT}{frame}"));
+    }
+}
+
+/// How far each exercise got in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mark {
+    Passed,
+    Failed,
+    NotGraded,
+}
+
+/// `progress: 1 ✓  2 ✗  3 ·  ...`.
+pub(crate) fn progress_line(marks: &[(u8, Mark)]) -> String {
+    let marks: Vec<String> = marks
+        .iter()
+        .map(|(number, mark)| {
+            let sign = match mark {
+                Mark::Passed => "✓",
+                Mark::Failed => "✗",
+                Mark::NotGraded => "·",
+            };
+            format!("{number} {sign}")
+        })
+        .collect();
+    format!("progress: {}", marks.join("  "))
+}
+
+/// The closing line, alone on its line.
+pub(crate) fn count_line(passed: usize, failed: usize) -> String {
+    format!("{passed} passed, {failed} failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::ROWS;
+
+    #[test]
+    fn progress_and_count_lines_have_their_shape() {
+        let marks = [(1, Mark::Passed), (2, Mark::Failed), (3, Mark::NotGraded)];
+        assert_eq!(progress_line(&marks), "progress: 1 ✓  2 ✗  3 ·");
+        assert_eq!(count_line(12, 1), "12 passed, 1 failed");
+    }
+
+    #[test]
+    fn a_failure_shows_its_evidence_and_the_stub() {
+        let row = ROWS
+            .iter()
+            .find(|row| row.id == "ws.no-credential")
+            .unwrap();
+        let result = RowResult {
+            row,
+            outcome: Err(Failure::new(
+                "anonymous: GET /ws",
+                "frame {\"error\":\"Unauthorized\"}",
+                "close 1000 ''",
+            )),
+            transcript: vec!["anonymous ← close 1000 ''".to_owned()],
+        };
+        let style = Style {
+            verbose: false,
+            stub: Some((2, "exercises/02-rejections/main.rs".to_owned())),
+        };
+        let lines = row_lines(&result, &style);
+        assert_eq!(lines[0], format!("FAIL ws.no-credential  {}", row.name));
+        assert!(lines.contains(&"    got: close 1000 ''".to_owned()));
+        assert!(lines.contains(&"        anonymous ← close 1000 ''".to_owned()));
+        let hint = lines.last().unwrap();
+        assert!(hint.contains("see book/src/cookie-upgrade.md#rejecting-a-socket"));
+        assert!(hint.ends_with("the stub in exercises/02-rejections/main.rs"));
+    }
+}

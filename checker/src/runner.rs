@@ -1,0 +1,159 @@
+//! Running the rows of one graded exercise.
+//!
+//! Every row gets servers of its own on fresh database files, so rows are
+//! independent and can run side by side (up to [`PARALLEL_ROWS`] at once);
+//! results are still delivered in table order. After a row, its servers are
+//! diagnosed (crashed, panicked, hung) and stopped, whatever the check did.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::checks::{Ctx, RunEnv};
+use crate::client::Transcript;
+use crate::report::{Failure, RowResult};
+use crate::rows::{Row, Setup};
+use crate::server::{Launch, Server, start};
+
+/// Rows running at the same time. Each is mostly waiting on its server, and
+/// servers idle between frames, so this is more than the cores.
+const PARALLEL_ROWS: usize = 8;
+
+/// A row that takes longer than this is stopped and reported as hung; the
+/// longest rows (expiry, shutdown) need a few seconds.
+const ROW_LIMIT: Duration = Duration::from_secs(30);
+
+/// Starts one server to see whether the program starts at all, so that a
+/// server that never prints its listening line is reported once, not once
+/// per row. Returns the failure to report.
+pub(crate) async fn preflight(env: &RunEnv) -> Option<Failure> {
+    let database = env.fresh_database();
+    let launch = Launch {
+        program: &env.program,
+        database_path: &database,
+        settings: &[],
+        start_timeout: env.start_timeout,
+    };
+    match start(&launch).await {
+        Ok(server) => {
+            server.stop().await;
+            None
+        }
+        Err(failure) => {
+            Some(failure.into_row_failure(
+                "start the server with PORT=0 and a fresh DATABASE_PATH".to_owned(),
+            ))
+        }
+    }
+}
+
+/// Reports every row as failed because the server does not start: the first
+/// with the diagnosis, the others pointing at it.
+pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
+    let mut failure = Some(failure);
+    rows.iter()
+        .map(|&row| {
+            let outcome = failure.take().unwrap_or_else(|| {
+                Failure::new(
+                    "(not run)",
+                    "a server that starts",
+                    format!("not run: the server does not start (see {})", rows[0].id),
+                )
+            });
+            RowResult {
+                row,
+                outcome: Err(outcome),
+                transcript: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Runs `rows`, calling `each` with every result in table order.
+pub(crate) async fn run_rows(
+    env: Arc<RunEnv>,
+    rows: Vec<&'static Row>,
+    mut each: impl FnMut(RowResult),
+) {
+    let mut results = futures_util::stream::iter(rows)
+        .map(|row| {
+            let env = env.clone();
+            async move {
+                // A spawned task, so that a bug in a check (a panic) becomes
+                // a failed row instead of ending the checker.
+                match tokio::spawn(run_row(env, row)).await {
+                    Ok(result) => result,
+                    Err(error) => RowResult {
+                        row,
+                        outcome: Err(Failure::new(
+                            row.id,
+                            "the check to run",
+                            format!("the checker itself failed: {error}"),
+                        )),
+                        transcript: Vec::new(),
+                    },
+                }
+            }
+        })
+        .buffered(PARALLEL_ROWS);
+    while let Some(result) = results.next().await {
+        each(result);
+    }
+}
+
+async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
+    let transcript = Transcript::default();
+    let servers: Arc<Mutex<Vec<Arc<Server>>>> = Arc::default();
+    let mut ctx = Ctx::new(env.clone(), transcript.clone(), servers.clone());
+    let outcome = async {
+        if let Setup::Server(settings) = row.setup {
+            let database = env.fresh_database();
+            let server = ctx.start(&database, settings).await?;
+            ctx.set_main(server, database);
+        }
+        match tokio::time::timeout(ROW_LIMIT, (row.check)(ctx)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::new(
+                row.id,
+                format!("the row to finish within {} s", ROW_LIMIT.as_secs()),
+                "it did not finish",
+            )
+            .hung()),
+        }
+    }
+    .await;
+
+    let servers: Vec<Arc<Server>> =
+        std::mem::take(&mut *servers.lock().unwrap_or_else(|p| p.into_inner()));
+    let outcome = match outcome {
+        Err(failure) if failure.diagnosis.is_none() => Err(diagnose(failure, &servers).await),
+        other => other,
+    };
+    futures_util::future::join_all(servers.iter().map(|server| server.stop())).await;
+    RowResult {
+        row,
+        outcome,
+        transcript: transcript.lines(),
+    }
+}
+
+/// Adds what is known about the servers to a failure: a crash or a panic
+/// explains most failures better than the frame that did not come.
+async fn diagnose(failure: Failure, servers: &[Arc<Server>]) -> Failure {
+    for server in servers {
+        if server.exit_status().is_some() {
+            server.wait_output_closed(Duration::from_millis(300)).await;
+        }
+        if let Some(trouble) = server.trouble() {
+            return failure.with_diagnosis(trouble, server.output_tail());
+        }
+    }
+    match servers.first() {
+        Some(server) if failure.hung => failure.with_diagnosis(
+            "the server did not answer in time: a handler may be stuck (awaiting something that never comes, or a lock held across .await)".to_owned(),
+            server.output_tail(),
+        ),
+        _ => failure,
+    }
+}

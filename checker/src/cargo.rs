@@ -58,10 +58,34 @@ impl Flavour {
 
 /// Builds one binary and returns its path, or a one-line explanation.
 pub(crate) async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
+    build_all(flavour, &[exercise])
+        .await
+        .pop()
+        .expect("one result per exercise")
+}
+
+/// Builds the binaries of `exercises` in one cargo run and returns, for
+/// each, its path or a one-line explanation.
+///
+/// One run instead of one per exercise: cargo checks what is fresh once and
+/// compiles what is not in parallel. `--keep-going` builds every binary that
+/// compiles, so a half-written exercise 3 does not stop exercises 1 and 2
+/// from being graded; its errors are the only ones the student sees.
+pub(crate) async fn build_all(
+    flavour: Flavour,
+    exercises: &[&Exercise],
+) -> Vec<Result<PathBuf, String>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let bin = flavour.bin(exercise);
-    let mut child = Command::new(&cargo)
-        .args(["build", "-p", flavour.package(), "--bin", &bin])
+    let bins: Vec<String> = exercises
+        .iter()
+        .map(|exercise| flavour.bin(exercise))
+        .collect();
+    let mut command = Command::new(&cargo);
+    command.args(["build", "--keep-going", "-p", flavour.package()]);
+    for bin in &bins {
+        command.args(["--bin", bin]);
+    }
+    let spawned = command
         .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stdin(Stdio::null())
@@ -69,37 +93,44 @@ pub(crate) async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathB
         .stderr(Stdio::inherit())
         // A checker stopped by a signal takes its build with it.
         .kill_on_drop(true)
-        .spawn()
-        .map_err(|error| format!("could not run {}: {error}", cargo.to_string_lossy()))?;
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            let message = format!("could not run {}: {error}", cargo.to_string_lossy());
+            return exercises.iter().map(|_| Err(message.clone())).collect();
+        }
+    };
 
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
-    let mut executable = None;
+    let mut executables: Vec<Option<PathBuf>> = vec![None; bins.len()];
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(path) = artifact_executable(&line, &bin) {
-            executable = Some(path);
+        for (bin, executable) in bins.iter().zip(&mut executables) {
+            if let Some(path) = artifact_executable(&line, bin) {
+                *executable = Some(path);
+            }
         }
     }
-    let status = child
-        .wait()
-        .await
-        .map_err(|error| format!("could not wait for cargo: {error}"))?;
+    // Whether cargo failed matters less than which binaries it produced.
+    let _ = child.wait().await;
     let name = match flavour {
         Flavour::Exercises => "exercise",
         Flavour::Solutions => "solution",
     };
-    match (status.success(), executable) {
-        (true, Some(path)) => Ok(path),
-        (true, None) => Err(format!(
-            "cargo built {name} {} but did not report the binary {bin}",
-            exercise.number
-        )),
-        (false, _) => Err(format!(
-            "{name} {} does not compile: fix the errors above ({})",
-            exercise.number,
-            flavour.source(exercise)
-        )),
-    }
+    exercises
+        .iter()
+        .zip(executables)
+        .map(|(exercise, executable)| {
+            executable.ok_or_else(|| {
+                format!(
+                    "{name} {} does not compile: fix the errors above ({})",
+                    exercise.number,
+                    flavour.source(exercise)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The `executable` of a `compiler-artifact` message for the binary `bin`.

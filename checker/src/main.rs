@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use futures_util::StreamExt;
 
 use crate::cargo::Flavour;
 use crate::checks::RunEnv;
@@ -253,7 +254,7 @@ async fn run(cli: &Cli) -> u8 {
 
 /// Grades one program, printing every row and the closing count.
 async fn grade_and_count(env: Arc<RunEnv>, rows: Vec<&'static Row>, style: &Style) -> u8 {
-    let results = grade(env, rows, Some(style)).await;
+    let results = grade(env, rows, 0, Some(style)).await;
     let mut totals = Totals::default();
     totals.add(&results);
     println!("{}", count_line(totals.passed, totals.failed));
@@ -287,9 +288,15 @@ fn stub(flavour: Flavour, exercise: &Exercise) -> Option<(u8, String)> {
     (flavour == Flavour::Exercises).then(|| (exercise.number, flavour.source(exercise)))
 }
 
-/// Grades rows on one program. With a style, every row is printed as soon
-/// as it (and every row before it) is done.
-async fn grade(env: Arc<RunEnv>, rows: Vec<&'static Row>, print: Option<&Style>) -> Vec<RowResult> {
+/// Grades rows on one program (`priority`: see [`runner::run_rows`]). With a
+/// style, every row is printed as soon as it (and every row before it) is
+/// done.
+async fn grade(
+    env: Arc<RunEnv>,
+    rows: Vec<&'static Row>,
+    priority: u8,
+    print: Option<&Style>,
+) -> Vec<RowResult> {
     if let Some(failure) = runner::preflight(&env).await {
         let results = runner::not_started(&rows, failure);
         if let Some(style) = print {
@@ -300,7 +307,7 @@ async fn grade(env: Arc<RunEnv>, rows: Vec<&'static Row>, print: Option<&Style>)
         return results;
     }
     let mut results = Vec::new();
-    runner::run_rows(env, rows, |result| {
+    runner::run_rows(env, rows, priority, |result| {
         if let Some(style) = print {
             print_lines(row_lines(&result, style));
         }
@@ -318,6 +325,11 @@ fn print_lines(lines: Vec<String>) {
 
 /// No N: the exercises (or solutions) in order. Exercises stop at the first
 /// one with a failing row; solutions are all graded.
+///
+/// All the binaries are built in one cargo run, then graded side by side
+/// (sharing the checker's row slots) and reported in order, so a student
+/// working on exercise 5 waits for roughly the slowest exercise, not for the
+/// sum of all five. Once an exercise fails, the later ones are dropped.
 async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<RunEnv>) -> u8 {
     let mut marks: Vec<(u8, Mark)> = EXERCISES
         .iter()
@@ -325,23 +337,38 @@ async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<Ru
         .collect();
     let mut totals = Totals::default();
     let mut first_failure: Option<(&Exercise, Option<&'static str>)> = None;
-    for (index, exercise) in EXERCISES.iter().enumerate() {
-        let rows = graded_rows(exercise.number, &cli.rows);
-        if rows.is_empty() {
-            continue;
-        }
+    let graded: Vec<(&Exercise, Vec<&'static Row>)> = EXERCISES
+        .iter()
+        .map(|exercise| (exercise, graded_rows(exercise.number, &cli.rows)))
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect();
+    let exercises: Vec<&Exercise> = graded.iter().map(|(exercise, _)| *exercise).collect();
+    let builds = cargo::build_all(flavour, &exercises).await;
+    let mut gradings = futures_util::stream::iter(graded.into_iter().zip(builds))
+        .map(|((exercise, rows), build)| async move {
+            let results = match build {
+                Ok(path) => {
+                    Ok(grade(env(Program::Binary(path)), rows, exercise.number, None).await)
+                }
+                Err(message) => Err((message, rows.len())),
+            };
+            (exercise, results)
+        })
+        .buffered(EXERCISES.len());
+    while let Some((exercise, results)) = gradings.next().await {
+        let index = usize::from(exercise.number) - 1;
         let style = Style {
             verbose: cli.verbose,
             stub: stub(flavour, exercise),
         };
-        let program = match cargo::build(flavour, exercise).await {
-            Ok(path) => Program::Binary(path),
-            Err(message) => {
+        let results = match results {
+            Ok(results) => results,
+            Err((message, row_count)) => {
                 println!(
                     "✗ exercise {}  {}: {message}",
                     exercise.number, exercise.title
                 );
-                totals.failed += rows.len();
+                totals.failed += row_count;
                 marks[index].1 = Mark::Failed;
                 first_failure.get_or_insert((exercise, None));
                 if flavour == Flavour::Exercises {
@@ -350,7 +377,6 @@ async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<Ru
                 continue;
             }
         };
-        let results = grade(env(program), rows, None).await;
         totals.add(&results);
         let failed: Vec<&RowResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
         let heading = format!("exercise {}  {}", exercise.number, exercise.title);
@@ -379,6 +405,7 @@ async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<Ru
             break;
         }
     }
+    drop(gradings);
     println!("{}", progress_line(&marks));
     match first_failure {
         None if cli.rows.is_empty() => println!("next: nothing left, every exercise passes"),

@@ -486,6 +486,14 @@ impl Server {
         status
     }
 
+    /// Ends a server whose row is over: SIGKILL at once (its graceful
+    /// shutdown is graded by its own row, not after every row), then a
+    /// moment to reap it.
+    pub(crate) async fn discard(&self) {
+        self.kill();
+        self.wait_exit(Duration::from_millis(500)).await;
+    }
+
     /// SIGKILL to the group, which also ends anything the server forked.
     /// Only once: a group that left the registry was killed already.
     fn kill(&self) {

@@ -73,7 +73,8 @@ struct Cli {
     #[arg(long = "row", value_name = "ID")]
     rows: Vec<String>,
 
-    /// Print the table of rows (id, exercise, retired after, name, book) and exit.
+    /// Print the table of rows (id, exercise, retired after, name, book section,
+    /// chapter title) and exit.
     #[arg(long)]
     list_rows: bool,
 
@@ -99,8 +100,13 @@ fn main() -> ExitCode {
         for row in ROWS {
             let retired = row.retired_after.map_or("-".to_owned(), |n| n.to_string());
             let line = format!(
-                "{}\t{}\t{}\t{}\t{}",
-                row.id, row.exercise, retired, row.name, row.book
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                row.id,
+                row.exercise,
+                retired,
+                row.name,
+                row.book,
+                row.chapter_title()
             );
             if writeln!(out, "{line}").is_err() {
                 break;

@@ -95,7 +95,12 @@ pub(crate) fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
                     lines.push(format!("{INDENT}{INDENT}server| {line}"));
                 }
             }
-            let mut hint = format!("{INDENT}hint: {} — see book/src/{}", row.hint, row.book);
+            let mut hint = format!(
+                "{INDENT}hint: {} — see \"{}\", book/src/{}",
+                row.hint,
+                row.chapter_title(),
+                row.book
+            );
             if let Some((exercise, stub)) = &style.stub
                 && *exercise == row.exercise
             {

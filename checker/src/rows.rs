@@ -59,6 +59,28 @@ pub(crate) static EXERCISES: &[Exercise] = &[
     },
 ];
 
+/// The book's chapters that rows point to, by file, with their titles: a
+/// hint names both, so a student can find the section in the rendered book
+/// or in `book/src/`. (The book's tests check the titles against the files.)
+static CHAPTERS: &[(&str, &str)] = &[
+    ("contract.md", "Appendix: the contract"),
+    (
+        "cookie-upgrade.md",
+        "Approach 1: the session cookie during the upgrade",
+    ),
+    ("rooms.md", "Rooms and typing"),
+    ("token-in-url.md", "Approach 2: a token in the URL"),
+    (
+        "first-message.md",
+        "Approach 3: the token as the first message",
+    ),
+    ("close-codes.md", "Close codes"),
+    (
+        "origin-checks.md",
+        "Origin checks and cross-site WebSocket hijacking",
+    ),
+];
+
 /// A row's check: it gets the row's context and says what went wrong.
 pub(crate) type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 
@@ -85,6 +107,15 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// The title of the chapter `book` points into.
+    pub(crate) fn chapter_title(&self) -> &'static str {
+        let file = self.book.split('#').next().unwrap_or(self.book);
+        CHAPTERS
+            .iter()
+            .find(|(name, _)| *name == file)
+            .map_or(file, |(_, title)| title)
+    }
+
     /// Whether grading exercise `exercise` runs this row.
     pub(crate) fn graded_in(&self, exercise: u8) -> bool {
         self.exercise <= exercise && self.retired_after.is_none_or(|last| exercise <= last)

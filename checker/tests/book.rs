@@ -69,8 +69,9 @@ fn target_exists(chapters: &BTreeMap<String, String>, target: &str) -> bool {
         .is_some_and(|text| anchor.is_empty() || heading_ids(text).contains(anchor))
 }
 
-/// The checker's table, as `--list-rows` prints it: (id, book target).
-fn rows() -> Vec<(String, String)> {
+/// The checker's table, as `--list-rows` prints it: (id, book target,
+/// chapter title).
+fn rows() -> Vec<(String, String, String)> {
     let output = Command::new(env!("CARGO_BIN_EXE_checker"))
         .arg("--list-rows")
         .output()
@@ -81,7 +82,11 @@ fn rows() -> Vec<(String, String)> {
         .lines()
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
-            (fields[0].to_string(), fields[fields.len() - 1].to_string())
+            (
+                fields[0].to_string(),
+                fields[4].to_string(),
+                fields[5].to_string(),
+            )
         })
         .collect()
 }
@@ -92,13 +97,21 @@ fn every_row_is_explained_where_its_hint_points() {
     let rows = rows();
     assert!(rows.len() >= 40, "the table has {} rows", rows.len());
     let mut problems = Vec::new();
-    for (id, target) in rows {
+    for (id, target, title) in rows {
         if !target_exists(&chapters, &target) {
             problems.push(format!(
                 "{id}: its hint points to {target}, which is not a heading in book/src"
             ));
         }
         let file = target.split('#').next().unwrap();
+        if !chapters
+            .get(file)
+            .is_some_and(|text| text.starts_with(&format!("# {title}\n")))
+        {
+            problems.push(format!(
+                "{id}: its hint calls {file} {title:?}, which is not the chapter's title"
+            ));
+        }
         if !chapters
             .get(file)
             .is_some_and(|text| text.contains(&format!("`{id}`")))

@@ -486,7 +486,7 @@ fn list_rows() -> Vec<RowInfo> {
         .lines()
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
-            assert_eq!(fields.len(), 5, "a --list-rows line has 5 fields: {line:?}");
+            assert_eq!(fields.len(), 6, "a --list-rows line has 6 fields: {line:?}");
             RowInfo {
                 id: fields[0].to_owned(),
                 exercise: fields[1].parse().expect("the exercise is a number"),

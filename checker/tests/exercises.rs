@@ -1,12 +1,12 @@
 //! Keeps the course's layout honest: exercise N is solution N with only
 //! exercise N's lesson stubbed out, so `diff -r exercises/0N-* solutions/0N-*`
 //! is exactly the student's work, and both match the template they are
-//! generated from.
+//! generated from (`scripts/server.rs.in`; the generator is here, so the
+//! workbook needs nothing but Rust).
 
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 const SLUGS: [&str; 7] = [
@@ -115,35 +115,148 @@ fn each_exercise_differs_from_its_solution_only_in_its_own_stubs() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// One stub being read: which exercise it belongs to, the comment lines
+/// and the `todo!()` that replace its body in that exercise.
+struct Stub {
+    exercise: u8,
+    comments: Vec<String>,
+    todo: String,
+    written: bool,
+}
+
+/// Renders stage `stage` of `scripts/server.rs.in` (the server with the
+/// lessons of exercises 1..=stage), as the exercise or as the solution.
+/// The template's first lines explain its markers.
+fn render(template: &str, stage: u8, exercise: bool) -> String {
+    let in_range = |spec: &str| {
+        let (low, high) = spec
+            .trim()
+            .split_once('-')
+            .expect("a range is A-B, A- or -B");
+        (low.is_empty() || stage >= low.parse().unwrap())
+            && (high.is_empty() || stage <= high.parse().unwrap())
+    };
+    let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_owned();
+    let mut out: Vec<String> = Vec::new();
+    let mut kept: Vec<bool> = Vec::new();
+    let mut stub: Option<Stub> = None;
+    for raw in template.lines() {
+        let trimmed = raw.trim();
+        if let Some(spec) = trimmed.strip_prefix("//@{") {
+            kept.push(in_range(spec));
+            continue;
+        }
+        if trimmed == "//@}" {
+            kept.pop();
+            continue;
+        }
+        if trimmed.starts_with("//@#") || kept.contains(&false) {
+            continue;
+        }
+        let mut line = raw.to_owned();
+        let mut arm = None;
+        if let Some(at) = line.find(" //@arm ") {
+            let (number, message) = line[at + 8..].split_once(' ').unwrap();
+            arm = Some((number.parse::<u8>().unwrap(), message.to_owned()));
+            line.truncate(at);
+        }
+        if let Some(at) = line.rfind(" //@")
+            && line[at + 4..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-')
+        {
+            if !in_range(&line[at + 4..]) {
+                continue;
+            }
+            line.truncate(at);
+        }
+        let line = line.trim_end().to_owned();
+        if let Some((number, message)) = arm
+            && exercise
+            && number == stage
+        {
+            let head = line.split("=> ").next().unwrap();
+            out.push(format!("{head}=> todo!({message}),"));
+            continue;
+        }
+        if let Some(note) = trimmed.strip_prefix("//@note ") {
+            let (number, text) = note.split_once(' ').unwrap();
+            if exercise && number.parse::<u8>().unwrap() == stage {
+                out.push(format!("{}// {text}", indent(raw)));
+            }
+            continue;
+        }
+        if let Some(number) = trimmed.strip_prefix("//@stub ") {
+            let exercise = number.parse().unwrap();
+            stub = Some(Stub {
+                exercise,
+                comments: Vec::new(),
+                todo: String::new(),
+                written: false,
+            });
+            continue;
+        }
+        if let Some(current) = &mut stub {
+            if let Some(comment) = trimmed.strip_prefix("//@|") {
+                current.comments.push(comment.trim().to_owned());
+            } else if let Some(todo) = trimmed.strip_prefix("//@todo ") {
+                current.todo = todo.to_owned();
+            } else if trimmed == "//@end" {
+                stub = None;
+            } else if exercise && stage == current.exercise {
+                if !current.written {
+                    let indent = indent(raw);
+                    for comment in &current.comments {
+                        out.push(format!("{indent}// {comment}").trim_end().to_owned());
+                    }
+                    out.push(format!("{indent}todo!({})", current.todo));
+                    current.written = true;
+                }
+            } else {
+                out.push(line);
+            }
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n") + "\n"
+}
+
+/// The text without what rustfmt may change (white space, and a trailing
+/// comma before a closing bracket), so that a rendered server and the
+/// committed, formatted one compare equal.
+fn unformatted(text: &str) -> String {
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed
+        .replace(",}", "}")
+        .replace(",)", ")")
+        .replace(",]", "]")
+}
+
+/// The fourteen servers are stages of one program, generated from
+/// `scripts/server.rs.in`. To change them, edit the template, then run
+/// `REGENERATE_SERVERS=1 cargo test -p checker --test exercises` and
+/// `cargo fmt --all`, and commit all three.
 #[test]
 fn the_servers_match_their_template() {
-    let out = std::env::temp_dir().join(format!("workbook-stages-{}", std::process::id()));
-    let generated = Command::new("python3")
-        .arg(root().join("scripts/stages.py"))
-        .arg(&out)
-        .status()
-        .expect("python3 runs scripts/stages.py");
-    assert!(generated.success());
+    let template = fs::read_to_string(root().join("scripts/server.rs.in")).unwrap();
+    let regenerate = std::env::var_os("REGENERATE_SERVERS").is_some();
     let mut stale = Vec::new();
-    for folder in ["exercises", "solutions"] {
-        for slug in SLUGS {
-            let fresh = out.join(folder).join(slug).join("main.rs");
-            let formatted = Command::new("rustfmt")
-                .args(["--edition", "2024"])
-                .arg(&fresh)
-                .status()
-                .expect("rustfmt runs");
-            assert!(formatted.success());
-            let committed = root().join(folder).join(slug).join("main.rs");
-            if fs::read_to_string(&fresh).unwrap() != fs::read_to_string(&committed).unwrap() {
+    for (index, slug) in SLUGS.iter().enumerate() {
+        let stage = u8::try_from(index + 1).unwrap();
+        for (folder, exercise) in [("exercises", true), ("solutions", false)] {
+            let rendered = render(&template, stage, exercise);
+            let path = root().join(folder).join(slug).join("main.rs");
+            if regenerate {
+                fs::write(&path, rendered).unwrap();
+            } else if unformatted(&rendered) != unformatted(&fs::read_to_string(&path).unwrap()) {
                 stale.push(format!("{folder}/{slug}/main.rs"));
             }
         }
     }
-    fs::remove_dir_all(&out).unwrap();
     assert!(
         stale.is_empty(),
-        "these files differ from scripts/server.rs.in; edit the template, run \
-         `python3 scripts/stages.py && cargo fmt --all` and commit both: {stale:?}"
+        "these files differ from scripts/server.rs.in; edit the template, then run \
+         `REGENERATE_SERVERS=1 cargo test -p checker --test exercises && cargo fmt --all`: {stale:?}"
     );
 }

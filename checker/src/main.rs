@@ -10,8 +10,8 @@
 //!
 //! Exit status: 0 when every graded row passed; 1 when a row failed or the
 //! exercise did not compile; 2 for a usage error or when the checker could
-//! not run at all; 130 after Ctrl-C. The last line of a run is always
-//! `N passed, M failed`.
+//! not run at all; 130 after Ctrl-C. The last line of a run that is not
+//! interrupted is `N passed, M failed`.
 
 mod cargo;
 mod checks;
@@ -139,10 +139,10 @@ fn main() -> ExitCode {
         }
     });
     // No server may outlive the checker, whichever way it ends. After an
-    // interruption the killed servers are still children of the checker: a
-    // moment for their waiter tasks to reap them leaves no zombie behind.
+    // interruption the killed servers are still children of the checker:
+    // their waiter tasks reap them, so none is left behind as a zombie.
     server::kill_all_live();
-    runtime.block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
+    runtime.block_on(server::all_reaped(Duration::from_millis(500)));
     runtime.shutdown_timeout(Duration::from_millis(100));
     ExitCode::from(code)
 }

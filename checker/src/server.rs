@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -55,6 +55,16 @@ fn live_groups() -> MutexGuard<'static, Option<HashSet<i32>>> {
     LIVE_GROUPS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How many servers have been spawned and not yet reaped (waited for).
+static UNREAPED: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender::new(0));
+
+/// Waits, at most `limit`, until every server the checker spawned has been
+/// reaped, so that none is left behind as a zombie when the checker exits.
+pub(crate) async fn all_reaped(limit: Duration) {
+    let mut unreaped = UNREAPED.subscribe();
+    let _ = tokio::time::timeout(limit, unreaped.wait_for(|count| *count == 0)).await;
 }
 
 /// Kills every process group the checker started and has not stopped yet.
@@ -253,8 +263,10 @@ pub(crate) fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
         ));
     }
     let (status_tx, status_rx) = watch::channel(None);
+    UNREAPED.send_modify(|count| *count += 1);
     tokio::spawn(async move {
         let status = child.wait().await.ok();
+        UNREAPED.send_modify(|count| *count -= 1);
         let _ = status_tx.send(status);
     });
     Ok(Spawned {

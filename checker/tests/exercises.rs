@@ -198,7 +198,10 @@ fn render(template: &str, stage: u8, exercise: bool) -> String {
         }
         if let Some(current) = &mut stub {
             if let Some(comment) = trimmed.strip_prefix("//@|") {
-                current.comments.push(comment.trim().to_owned());
+                // One space after the marker; any more is the comment's own
+                // indentation (a list item's continuation, say).
+                let comment = comment.strip_prefix(' ').unwrap_or(comment);
+                current.comments.push(comment.trim_end().to_owned());
             } else if let Some(todo) = trimmed.strip_prefix("//@todo ") {
                 current.todo = todo.to_owned();
             } else if trimmed == "//@end" {

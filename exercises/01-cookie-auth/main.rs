@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
 enum Credential {
     /// A `session` cookie (even an empty one).
     Cookie(String),
-    /// Neither.
+    /// No credential at all.
     Missing,
 }
 
@@ -60,10 +60,8 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: the `session` cookie, if
+/// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
     // Exercise 1: get the `SESSION_COOKIE` cookie from `jar`. Its value, even
     // an empty one, is `Credential::Cookie`; no cookie is `Credential::Missing`.
@@ -123,7 +121,7 @@ async fn send_authenticated(socket: &mut Socket, user: &User) {
 // ANCHOR: rejection
 /// Why a socket is turned away before it is authenticated.
 enum Rejection {
-    /// Neither a token nor a cookie.
+    /// No credential at all.
     NoCredential,
     /// The cookie names no session.
     UnknownSession,

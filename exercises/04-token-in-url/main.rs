@@ -40,7 +40,7 @@ enum Credential {
     Token(String),
     /// A `session` cookie (even an empty one).
     Cookie(String),
-    /// Neither.
+    /// No credential at all.
     Missing,
 }
 
@@ -149,7 +149,7 @@ async fn send_authenticated(socket: &mut Socket, user: &User) {
 // ANCHOR: rejection
 /// Why a socket is turned away before it is authenticated.
 enum Rejection {
-    /// Neither a token nor a cookie.
+    /// No credential at all.
     NoCredential,
     /// The cookie names no session.
     UnknownSession,
@@ -202,9 +202,8 @@ async fn reject(mut socket: Socket, rejection: Rejection) {
 // ANCHOR_END: reject
 
 // ANCHOR: serve_socket
-/// Serves an authenticated socket until it ends: its own messages, frames
-/// other sockets send it through the rooms,
-/// and the events that end it from outside.
+/// Serves an authenticated socket until it ends: its own messages, and the
+/// frames other sockets send it through the rooms.
 async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailbox: &mut Mailbox) {
     loop {
         tokio::select! {

@@ -41,7 +41,7 @@ enum Credential {
     Token(String),
     /// A `session` cookie (even an empty one).
     Cookie(String),
-    /// Neither.
+    /// No credential at all.
     Missing,
 }
 
@@ -268,7 +268,6 @@ enum Ending {
 }
 
 // ANCHOR: serve_socket
-/// Serves an authenticated socket until it ends: its own messages, frames
 /// Serves an authenticated socket until it ends: its own messages, frames
 /// other sockets send it through the rooms, and the events that end it from
 /// outside (the session ending, the server shutting down).

@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
 enum Credential {
     /// A `session` cookie (even an empty one).
     Cookie(String),
-    /// Neither.
+    /// No credential at all.
     Missing,
 }
 
@@ -60,10 +60,8 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: the `session` cookie, if
+/// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
     match jar.get(SESSION_COOKIE) {
         Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
@@ -125,7 +123,7 @@ async fn send_authenticated(socket: &mut Socket, user: &User) {
 // ANCHOR: rejection
 /// Why a socket is turned away before it is authenticated.
 enum Rejection {
-    /// Neither a token nor a cookie.
+    /// No credential at all.
     NoCredential,
     /// The cookie names no session.
     UnknownSession,

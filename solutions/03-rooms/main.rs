@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 enum Credential {
     /// A `session` cookie (even an empty one).
     Cookie(String),
-    /// Neither.
+    /// No credential at all.
     Missing,
 }
 
@@ -62,10 +62,8 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: the `session` cookie, if
+/// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
     match jar.get(SESSION_COOKIE) {
         Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
@@ -127,7 +125,7 @@ async fn send_authenticated(socket: &mut Socket, user: &User) {
 // ANCHOR: rejection
 /// Why a socket is turned away before it is authenticated.
 enum Rejection {
-    /// Neither a token nor a cookie.
+    /// No credential at all.
     NoCredential,
     /// The cookie names no session.
     UnknownSession,
@@ -175,9 +173,8 @@ async fn reject(mut socket: Socket, rejection: Rejection) {
 // ANCHOR_END: reject
 
 // ANCHOR: serve_socket
-/// Serves an authenticated socket until it ends: its own messages, frames
-/// other sockets send it through the rooms,
-/// and the events that end it from outside.
+/// Serves an authenticated socket until it ends: its own messages, and the
+/// frames other sockets send it through the rooms.
 async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailbox: &mut Mailbox) {
     loop {
         tokio::select! {

@@ -187,7 +187,10 @@ mod tests {
         assert!(lines.contains(&"    got: close 1000 ''".to_owned()));
         assert!(lines.contains(&"        anonymous ← close 1000 ''".to_owned()));
         let hint = lines.last().unwrap();
-        assert!(hint.contains("see book/src/cookie-upgrade.md#rejecting-a-socket"));
+        assert!(hint.contains(
+            "see \"Approach 1: the session cookie during the upgrade\", \
+             book/src/cookie-upgrade.md#rejecting-a-socket"
+        ));
         assert!(hint.ends_with("the stub in exercises/02-rejections/main.rs"));
     }
 }

@@ -18,6 +18,7 @@ mod checks;
 mod client;
 mod cookie;
 mod json;
+mod passes;
 mod report;
 mod rows;
 mod runner;
@@ -86,6 +87,11 @@ struct Cli {
     /// exercises that pass.
     #[arg(long)]
     verbose: bool,
+
+    /// Grade every exercise, also those whose binary passed before and has
+    /// not changed since (the default run skips them).
+    #[arg(long)]
+    fresh: bool,
 }
 
 /// Exit status for usage errors and for a checker that could not run.
@@ -260,7 +266,7 @@ async fn run(cli: &Cli) -> u8 {
 
 /// Grades one program, printing every row and the closing count.
 async fn grade_and_count(env: Arc<RunEnv>, rows: Vec<&'static Row>, style: &Style) -> u8 {
-    let results = grade(env, rows, 0, Some(style)).await;
+    let results = grade(env, rows, Some(style)).await;
     let mut totals = Totals::default();
     totals.add(&results);
     println!("{}", count_line(totals.passed, totals.failed));
@@ -294,15 +300,9 @@ fn stub(flavour: Flavour, exercise: &Exercise) -> Option<(u8, String)> {
     (flavour == Flavour::Exercises).then(|| (exercise.number, flavour.source(exercise)))
 }
 
-/// Grades rows on one program (`priority`: see [`runner::run_rows`]). With a
-/// style, every row is printed as soon as it (and every row before it) is
-/// done.
-async fn grade(
-    env: Arc<RunEnv>,
-    rows: Vec<&'static Row>,
-    priority: u8,
-    print: Option<&Style>,
-) -> Vec<RowResult> {
+/// Grades rows on one program. With a style, every row is printed as soon
+/// as it (and every row before it) is done.
+async fn grade(env: Arc<RunEnv>, rows: Vec<&'static Row>, print: Option<&Style>) -> Vec<RowResult> {
     if let Some(failure) = runner::preflight(&env).await {
         let results = runner::not_started(&rows, failure);
         if let Some(style) = print {
@@ -313,7 +313,7 @@ async fn grade(
         return results;
     }
     let mut results = Vec::new();
-    runner::run_rows(env, rows, priority, |result| {
+    runner::run_rows(env, rows, |result| {
         if let Some(style) = print {
             print_lines(row_lines(&result, style));
         }
@@ -329,13 +329,22 @@ fn print_lines(lines: Vec<String>) {
     }
 }
 
+/// What became of one exercise in a run without N.
+enum Outcome {
+    DidNotCompile(String),
+    /// Its binary passed every row before and has not changed since.
+    PassedBefore,
+    Graded(Vec<RowResult>),
+}
+
 /// No N: the exercises (or solutions) in order. Exercises stop at the first
 /// one with a failing row; solutions are all graded.
 ///
-/// All the binaries are built in one cargo run, then graded side by side
-/// (sharing the checker's row slots) and reported in order, so a student
-/// working on exercise 5 waits for roughly the slowest exercise, not for the
-/// sum of all five. Once an exercise fails, the later ones are dropped.
+/// All the binaries are built in one cargo run. The solutions are then
+/// graded side by side (sharing the checker's row slots) and reported in
+/// order. The exercises are graded one after the other, and one whose binary
+/// passed before and has not changed since is skipped (see [`passes`]), so a
+/// student working on exercise 6 waits for exercise 6 alone.
 async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<RunEnv>) -> u8 {
     let mut marks: Vec<(u8, Mark)> = EXERCISES
         .iter()
@@ -350,30 +359,40 @@ async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<Ru
         .collect();
     let exercises: Vec<&Exercise> = graded.iter().map(|(exercise, _)| *exercise).collect();
     let builds = cargo::build_all(flavour, &exercises).await;
+    let remember_passes = flavour == Flavour::Exercises && cli.rows.is_empty();
+    let side_by_side = match flavour {
+        Flavour::Solutions => EXERCISES.len(),
+        Flavour::Exercises => 1,
+    };
     let mut gradings = futures_util::stream::iter(graded.into_iter().zip(builds))
         .map(|((exercise, rows), build)| async move {
-            let results = match build {
-                Ok(path) => {
-                    Ok(grade(env(Program::Binary(path)), rows, exercise.number, None).await)
+            let outcome = match build {
+                Err(message) => Outcome::DidNotCompile(message),
+                Ok(path) if remember_passes && !cli.fresh && passes::passed_before(&path) => {
+                    Outcome::PassedBefore
                 }
-                Err(message) => Err((message, rows.len())),
+                Ok(path) => {
+                    let results =
+                        grade(env(Program::Binary(path.clone())), rows.clone(), None).await;
+                    if remember_passes && results.iter().all(|r| r.outcome.is_ok()) {
+                        passes::record_pass(&path);
+                    }
+                    Outcome::Graded(results)
+                }
             };
-            (exercise, results)
+            (exercise, rows.len(), outcome)
         })
-        .buffered(EXERCISES.len());
-    while let Some((exercise, results)) = gradings.next().await {
+        .buffered(side_by_side);
+    while let Some((exercise, row_count, outcome)) = gradings.next().await {
         let index = usize::from(exercise.number) - 1;
+        let heading = format!("exercise {}  {}", exercise.number, exercise.title);
         let style = Style {
             verbose: cli.verbose,
             stub: stub(flavour, exercise),
         };
-        let results = match results {
-            Ok(results) => results,
-            Err((message, row_count)) => {
-                println!(
-                    "✗ exercise {}  {}: {message}",
-                    exercise.number, exercise.title
-                );
+        let results = match outcome {
+            Outcome::DidNotCompile(message) => {
+                println!("✗ {heading}: {message}");
                 totals.failed += row_count;
                 marks[index].1 = Mark::Failed;
                 first_failure.get_or_insert((exercise, None));
@@ -382,10 +401,18 @@ async fn grade_all(cli: &Cli, flavour: Flavour, env: &impl Fn(Program) -> Arc<Ru
                 }
                 continue;
             }
+            Outcome::PassedBefore => {
+                println!(
+                    "✓ {heading}: {row_count} rows passed, unchanged since (--fresh grades it again)"
+                );
+                totals.passed += row_count;
+                marks[index].1 = Mark::Passed;
+                continue;
+            }
+            Outcome::Graded(results) => results,
         };
         totals.add(&results);
         let failed: Vec<&RowResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
-        let heading = format!("exercise {}  {}", exercise.number, exercise.title);
         if failed.is_empty() {
             marks[index].1 = Mark::Passed;
             println!("✓ {heading}: {} rows pass", results.len());

@@ -6,12 +6,11 @@
 //! delivered in table order. After a row, its servers are diagnosed
 //! (crashed, panicked, hung) and killed, whatever the check did.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 
 use crate::checks::{Ctx, RunEnv};
 use crate::client::Transcript;
@@ -25,67 +24,7 @@ use crate::server::{Launch, Server, start};
 const PARALLEL_ROWS: usize = 8;
 
 /// The slots of [`PARALLEL_ROWS`], shared by every exercise graded at once.
-static ROW_SLOTS: RowSlots = RowSlots {
-    state: Mutex::new(SlotState {
-        free: PARALLEL_ROWS,
-        waiting: BTreeMap::new(),
-    }),
-};
-
-/// A semaphore that hands a freed slot to the waiting row with the lowest
-/// key (the graded exercise, then the row's place in the table). When
-/// several exercises are graded at once, the earliest exercise, whose
-/// verdict is printed first, is never held up by a later one.
-struct RowSlots {
-    state: Mutex<SlotState>,
-}
-
-struct SlotState {
-    free: usize,
-    waiting: BTreeMap<(u8, usize), oneshot::Sender<()>>,
-}
-
-/// A held slot; dropping it passes the slot on.
-struct RowSlot;
-
-impl RowSlots {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    async fn acquire(&'static self, key: (u8, usize)) -> RowSlot {
-        let granted = {
-            let mut state = self.lock();
-            if state.free > 0 {
-                state.free -= 1;
-                return RowSlot;
-            }
-            let (grant, granted) = oneshot::channel();
-            state.waiting.insert(key, grant);
-            granted
-        };
-        // The sender lives in the map until a slot is handed over, and the
-        // map lives as long as the program.
-        let _ = granted.await;
-        RowSlot
-    }
-}
-
-impl Drop for RowSlot {
-    fn drop(&mut self) {
-        let mut state = ROW_SLOTS.lock();
-        while let Some((_, grant)) = state.waiting.pop_first() {
-            // A waiter that is gone (its grading was abandoned) cannot take
-            // the slot: offer it to the next one.
-            if grant.send(()).is_ok() {
-                return;
-            }
-        }
-        state.free += 1;
-    }
-}
+static ROW_SLOTS: Semaphore = Semaphore::const_new(PARALLEL_ROWS);
 
 /// A row that takes longer than this is stopped and reported as hung; the
 /// longest rows (expiry, shutdown) need a few seconds.
@@ -137,21 +76,19 @@ pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowRes
         .collect()
 }
 
-/// Runs `rows`, calling `each` with every result in table order. Rows of
-/// a lower `priority` (the graded exercise's number) get free slots first.
+/// Runs `rows`, calling `each` with every result in table order.
 pub(crate) async fn run_rows(
     env: Arc<RunEnv>,
     rows: Vec<&'static Row>,
-    priority: u8,
     mut each: impl FnMut(RowResult),
 ) {
-    let mut results = futures_util::stream::iter(rows.into_iter().enumerate())
-        .map(|(place, row)| {
+    let mut results = futures_util::stream::iter(rows)
+        .map(|row| {
             let env = env.clone();
             async move {
                 // A spawned task, so that a bug in a check (a panic) becomes
                 // a failed row instead of ending the checker.
-                match tokio::spawn(run_row(env, row, (priority, place))).await {
+                match tokio::spawn(run_row(env, row)).await {
                     Ok(result) => result,
                     Err(error) => RowResult {
                         row,
@@ -165,16 +102,17 @@ pub(crate) async fn run_rows(
                 }
             }
         })
-        // Every row is started at once and waits for its slot in ROW_SLOTS,
-        // so the slots decide the order, not this stream.
-        .buffered(usize::MAX);
+        .buffered(PARALLEL_ROWS);
     while let Some(result) = results.next().await {
         each(result);
     }
 }
 
-async fn run_row(env: Arc<RunEnv>, row: &'static Row, key: (u8, usize)) -> RowResult {
-    let _slot = ROW_SLOTS.acquire(key).await;
+async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
+    let _slot = ROW_SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let transcript = Transcript::default();
     let servers: Arc<Mutex<Vec<Arc<Server>>>> = Arc::default();
     let mut ctx = Ctx::new(env.clone(), transcript.clone(), servers.clone());

@@ -100,7 +100,6 @@ pub(crate) struct RunEnv {
     /// A temporary directory for this run's database files.
     pub(crate) dir: PathBuf,
     pub(crate) start_timeout: Duration,
-    databases: AtomicUsize,
 }
 
 impl RunEnv {
@@ -109,13 +108,15 @@ impl RunEnv {
             program,
             dir,
             start_timeout,
-            databases: AtomicUsize::new(0),
         }
     }
 
-    /// A database file that no server has used yet.
+    /// A database file that no server has used yet. The number is counted
+    /// over the whole checker, not per program: several exercises graded at
+    /// once share the run's directory.
     pub(crate) fn fresh_database(&self) -> PathBuf {
-        let n = self.databases.fetch_add(1, Ordering::SeqCst);
+        static DATABASES: AtomicUsize = AtomicUsize::new(0);
+        let n = DATABASES.fetch_add(1, Ordering::SeqCst);
         self.dir.join(format!("board-{n}.db"))
     }
 }

@@ -19,6 +19,10 @@ const SLUGS: [&str; 7] = [
     "07-origin-checks",
 ];
 
+/// Said by every failure here: a student's own work changes the exercises.
+const SHIPPED_STATE: &str = "These tests guard the exercises as the workbook ships them; once you \
+     have filled in stubs they fail by design (grade your work with `cargo run -p checker`).";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -112,7 +116,11 @@ fn each_exercise_differs_from_its_solution_only_in_its_own_stubs() {
             problems.push(format!("{slug}: the exercise has no stub"));
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{}\n{SHIPPED_STATE}",
+        problems.join("\n")
+    );
 }
 
 /// One stub being read: which exercise it belongs to, the comment lines
@@ -259,7 +267,8 @@ fn the_servers_match_their_template() {
     }
     assert!(
         stale.is_empty(),
-        "these files differ from scripts/server.rs.in; edit the template, then run \
-         `REGENERATE_SERVERS=1 cargo test -p checker --test exercises && cargo fmt --all`: {stale:?}"
+        "these files differ from scripts/server.rs.in: {stale:?}\n{SHIPPED_STATE}\n\
+         Maintainers: edit the template, then run \
+         `REGENERATE_SERVERS=1 cargo test -p checker --test exercises && cargo fmt --all`."
     );
 }

@@ -323,36 +323,19 @@ impl Ctx {
     }
 
     /// Runs one statement on the row's database, as an administrator would
-    /// behind the server's back.
+    /// behind the server's back. Returns the number of rows changed.
     pub(crate) async fn sql(
         &self,
         statement: &str,
         parameters: Vec<Value>,
     ) -> Result<usize, Failure> {
-        let path = self.database().to_owned();
-        let shown = format!("{statement} with {}", Value::Array(parameters.clone()));
-        let statement = statement.to_owned();
-        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<usize> {
-            let connection = rusqlite::Connection::open(&path)?;
-            connection.busy_timeout(Duration::from_secs(2))?;
-            let parameters: Vec<rusqlite::types::Value> =
-                parameters.iter().map(sql_value).collect();
-            connection.execute(&statement, rusqlite::params_from_iter(parameters))
-        })
-        .await;
-        match result {
-            Ok(Ok(changed)) => Ok(changed),
-            Ok(Err(error)) => Err(Failure::new(
-                shown,
-                "the statement to run on DATABASE_PATH",
-                error.to_string(),
-            )),
-            Err(error) => Err(Failure::new(
-                shown,
-                "the statement to run on DATABASE_PATH",
-                error.to_string(),
-            )),
-        }
+        self.on_database(
+            statement,
+            parameters,
+            "the statement to run on DATABASE_PATH",
+            |c, s, p| c.execute(s, p),
+        )
+        .await
     }
 
     /// Reads one integer from the row's database.
@@ -361,32 +344,48 @@ impl Ctx {
         query: &str,
         parameters: Vec<Value>,
     ) -> Result<i64, Failure> {
+        self.on_database(
+            query,
+            parameters,
+            "one integer from DATABASE_PATH",
+            |c, q, p| c.query_row(q, p, |row| row.get(0)),
+        )
+        .await
+    }
+
+    /// Opens the row's database with the checker's own connection (foreign
+    /// keys off, as PROTOCOL says) on a blocking thread, and runs `run` with
+    /// the SQL and its parameters. A failure names the SQL and `expected`.
+    async fn on_database<T: Send + 'static>(
+        &self,
+        sql: &str,
+        parameters: Vec<Value>,
+        expected: &str,
+        run: impl FnOnce(
+            &rusqlite::Connection,
+            &str,
+            rusqlite::ParamsFromIter<Vec<rusqlite::types::Value>>,
+        ) -> rusqlite::Result<T>
+        + Send
+        + 'static,
+    ) -> Result<T, Failure> {
         let path = self.database().to_owned();
-        let shown = format!("{query} with {}", Value::Array(parameters.clone()));
-        let query = query.to_owned();
-        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<i64> {
+        let shown = format!("{sql} with {}", Value::Array(parameters.clone()));
+        let sql = sql.to_owned();
+        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<T> {
             let connection = rusqlite::Connection::open(&path)?;
             connection.busy_timeout(Duration::from_secs(2))?;
             let parameters: Vec<rusqlite::types::Value> =
                 parameters.iter().map(sql_value).collect();
-            connection.query_row(&query, rusqlite::params_from_iter(parameters), |row| {
-                row.get(0)
-            })
+            run(&connection, &sql, rusqlite::params_from_iter(parameters))
         })
         .await;
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Failure::new(
-                shown,
-                "one integer from DATABASE_PATH",
-                error.to_string(),
-            )),
-            Err(error) => Err(Failure::new(
-                shown,
-                "one integer from DATABASE_PATH",
-                error.to_string(),
-            )),
-        }
+        let error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
+        };
+        Err(Failure::new(shown, expected, error))
     }
 }
 

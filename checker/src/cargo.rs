@@ -16,14 +16,14 @@ use tokio::process::Command;
 use crate::rows::Exercise;
 
 /// The workspace this checker belongs to; builds run there.
-pub(crate) fn workspace_root() -> &'static Path {
+pub fn workspace_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Whether the graded binaries are the student's exercises or the reference
 /// solutions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Flavour {
+pub enum Flavour {
     Exercises,
     Solutions,
 }
@@ -36,7 +36,7 @@ impl Flavour {
         }
     }
 
-    pub(crate) fn bin(self, exercise: &Exercise) -> String {
+    pub fn bin(self, exercise: &Exercise) -> String {
         format!(
             "{}-{:02}",
             self.package().trim_end_matches('s'),
@@ -46,7 +46,7 @@ impl Flavour {
 
     /// The source file a student edits (or the solution's), relative to the
     /// workspace root.
-    pub(crate) fn source(self, exercise: &Exercise) -> String {
+    pub fn source(self, exercise: &Exercise) -> String {
         format!(
             "{}/{:02}-{}/main.rs",
             self.package(),
@@ -57,7 +57,7 @@ impl Flavour {
 }
 
 /// Builds one binary and returns its path, or a one-line explanation.
-pub(crate) async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
+pub async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
     build_all(flavour, &[exercise])
         .await
         .pop()
@@ -71,10 +71,7 @@ pub(crate) async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathB
 /// compiles what is not in parallel. `--keep-going` builds every binary that
 /// compiles, so a half-written exercise 3 does not stop exercises 1 and 2
 /// from being graded; its errors are the only ones the student sees.
-pub(crate) async fn build_all(
-    flavour: Flavour,
-    exercises: &[&Exercise],
-) -> Vec<Result<PathBuf, String>> {
+pub async fn build_all(flavour: Flavour, exercises: &[&Exercise]) -> Vec<Result<PathBuf, String>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let bins: Vec<String> = exercises
         .iter()

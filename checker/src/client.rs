@@ -29,18 +29,18 @@ use crate::json::matches;
 use crate::report::Failure;
 
 /// How long a server gets to answer an HTTP request or an upgrade.
-pub(crate) const REQUEST_LIMIT: Duration = Duration::from_secs(5);
+pub const REQUEST_LIMIT: Duration = Duration::from_secs(5);
 
 /// How long the checker waits for an expected frame.
-pub(crate) const FRAME_LIMIT: Duration = Duration::from_secs(2);
+pub const FRAME_LIMIT: Duration = Duration::from_secs(2);
 
 /// Where nothing can be used as a probe (exercises 1 and 2 have no message
 /// handling), "nothing more arrives" is checked by waiting this long.
-pub(crate) const QUIET_LIMIT: Duration = Duration::from_millis(300);
+pub const QUIET_LIMIT: Duration = Duration::from_millis(300);
 
 /// A frame that no server knows; its answer, as the very next frame, proves
 /// that nothing else was queued for that socket before it.
-pub(crate) fn probe() -> Value {
+pub fn probe() -> Value {
     json!({"type": "probe"})
 }
 
@@ -50,21 +50,21 @@ fn probe_answer() -> Value {
 
 /// The frames of one row, in the order the checker saw them.
 #[derive(Clone, Default)]
-pub(crate) struct Transcript(Arc<Mutex<Vec<String>>>);
+pub struct Transcript(Arc<Mutex<Vec<String>>>);
 
 impl Transcript {
-    pub(crate) fn push(&self, line: String) {
+    pub fn push(&self, line: String) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
     }
 
-    pub(crate) fn lines(&self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 /// An HTTP request as a row builds it.
 #[derive(Clone, Debug)]
-pub(crate) struct Request {
+pub struct Request {
     method: &'static str,
     path: String,
     headers: Vec<(String, String)>,
@@ -72,7 +72,7 @@ pub(crate) struct Request {
 }
 
 impl Request {
-    pub(crate) fn get(path: &str) -> Self {
+    pub fn get(path: &str) -> Self {
         Request {
             method: "GET",
             path: path.to_owned(),
@@ -81,7 +81,7 @@ impl Request {
         }
     }
 
-    pub(crate) fn post(path: &str) -> Self {
+    pub fn post(path: &str) -> Self {
         Request {
             method: "POST",
             path: path.to_owned(),
@@ -90,28 +90,28 @@ impl Request {
         }
     }
 
-    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
-    pub(crate) fn cookie(self, session: &str) -> Self {
+    pub fn cookie(self, session: &str) -> Self {
         self.header("Cookie", &format!("session={session}"))
     }
 
     /// A JSON body with `Content-Type: application/json`.
-    pub(crate) fn json(self, body: &Value) -> Self {
+    pub fn json(self, body: &Value) -> Self {
         self.header("Content-Type", "application/json")
             .body(&body.to_string())
     }
 
-    pub(crate) fn body(mut self, body: &str) -> Self {
+    pub fn body(mut self, body: &str) -> Self {
         self.body = body.to_owned();
         self
     }
 
     /// `POST /api/login, Content-Type: application/json, body {...}`.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let mut text = format!("{} {}", self.method, self.path);
         for (name, value) in &self.headers {
             text.push_str(&format!(", {name}: {value}"));
@@ -126,7 +126,7 @@ impl Request {
 
     /// Sends the request on a connection of its own (no pooling: a pooled
     /// idle connection would outlive a server the row restarts).
-    pub(crate) async fn send(&self, port: u16) -> Result<Response, Failure> {
+    pub async fn send(&self, port: u16) -> Result<Response, Failure> {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build_http::<Full<Bytes>>();
@@ -198,21 +198,21 @@ fn with_sources(error: &dyn std::error::Error) -> String {
 
 /// An HTTP response, as far as rows look at it.
 #[derive(Clone, Debug)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
+pub struct Response {
+    pub status: u16,
     headers: Vec<(String, String)>,
-    pub(crate) body: String,
+    pub body: String,
 }
 
 impl Response {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub(crate) fn headers_named(&self, name: &str) -> Vec<&str> {
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -220,12 +220,12 @@ impl Response {
             .collect()
     }
 
-    pub(crate) fn json(&self) -> Option<Value> {
+    pub fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.body).ok()
     }
 
     /// `401 {"error":"Unauthorized"}`.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         if self.body.is_empty() {
             format!("{} with an empty body", self.status)
         } else {
@@ -234,7 +234,7 @@ impl Response {
     }
 
     /// Whether the status is `status` and the body is JSON matching `body`.
-    pub(crate) fn is(&self, status: u16, body: &Value) -> bool {
+    pub fn is(&self, status: u16, body: &Value) -> bool {
         self.status == status && self.json().is_some_and(|got| matches(body, &got))
     }
 }
@@ -254,38 +254,38 @@ fn shorten(text: &str) -> String {
 
 /// What a socket's upgrade request carries.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Upgrade {
+pub struct Upgrade {
     path: String,
     headers: Vec<(String, String)>,
 }
 
 impl Upgrade {
     /// `GET /ws` with no credential.
-    pub(crate) fn bare() -> Self {
+    pub fn bare() -> Self {
         Upgrade {
             path: "/ws".to_owned(),
             headers: Vec::new(),
         }
     }
 
-    pub(crate) fn cookie(session: &str) -> Self {
+    pub fn cookie(session: &str) -> Self {
         Upgrade::bare().header("Cookie", &format!("session={session}"))
     }
 
     /// `GET /ws?token=<token>`; the token is put in the URL as given.
-    pub(crate) fn token(token: &str) -> Self {
+    pub fn token(token: &str) -> Self {
         Upgrade {
             path: format!("/ws?token={token}"),
             headers: Vec::new(),
         }
     }
 
-    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let mut text = format!("GET {}", self.path);
         for (name, value) in &self.headers {
             text.push_str(&format!(", {name}: {value}"));
@@ -298,7 +298,7 @@ impl Upgrade {
 
     /// The same upgrade as a plain HTTP request, for rows that expect it to
     /// be refused with an HTTP answer instead of a socket.
-    pub(crate) fn as_http_request(&self) -> Request {
+    pub fn as_http_request(&self) -> Request {
         let mut request = Request::get(&self.path)
             .header("Connection", "Upgrade")
             .header("Upgrade", "websocket")
@@ -313,7 +313,7 @@ impl Upgrade {
 
 /// Something that happened on a socket, as a report names it.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Event {
+pub enum Event {
     Text(String),
     Binary(usize),
     Close(Option<(u16, String)>),
@@ -323,14 +323,14 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    pub(crate) fn json(&self) -> Option<Value> {
+    pub fn json(&self) -> Option<Value> {
         match self {
             Event::Text(text) => serde_json::from_str(text).ok(),
             _ => None,
         }
     }
 
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Event::Text(text) => format!("frame {}", shorten(text)),
             Event::Binary(len) => format!("a binary frame of {len} bytes"),
@@ -347,7 +347,7 @@ impl Event {
 }
 
 /// `2 s`, `300 ms`.
-pub(crate) fn seconds(duration: Duration) -> String {
+pub fn seconds(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{} s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {
@@ -358,12 +358,12 @@ pub(crate) fn seconds(duration: Duration) -> String {
 }
 
 /// `close 4001 'Unauthorized'`, the way [`Event::describe`] says it.
-pub(crate) fn close_text(code: u16, reason: &str) -> String {
+pub fn close_text(code: u16, reason: &str) -> String {
     format!("close {code} '{reason}'")
 }
 
 /// One WebSocket connection of a row.
-pub(crate) struct Ws {
+pub struct Ws {
     label: String,
     upgrade: Upgrade,
     stream: WebSocketStream<TcpStream>,
@@ -373,7 +373,7 @@ pub(crate) struct Ws {
 
 impl Ws {
     /// Opens a socket; a refused upgrade is a failure naming the HTTP answer.
-    pub(crate) async fn connect(
+    pub async fn connect(
         port: u16,
         label: &str,
         upgrade: Upgrade,
@@ -445,7 +445,7 @@ impl Ws {
 
     /// What a report shows as the request behind an expectation on this
     /// socket: the upgrade and the last frame sent.
-    pub(crate) fn request(&self) -> String {
+    pub fn request(&self) -> String {
         let mut text = format!("{}: {}", self.label, self.upgrade.describe());
         if let Some(sent) = &self.last_sent {
             text.push_str(&format!(", then sent {sent}"));
@@ -472,22 +472,22 @@ impl Ws {
         }
     }
 
-    pub(crate) async fn send_json(&mut self, value: &Value) -> Result<(), Failure> {
+    pub async fn send_json(&mut self, value: &Value) -> Result<(), Failure> {
         self.send_text(&value.to_string()).await
     }
 
-    pub(crate) async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
         self.send(Message::text(text.to_owned()), shorten(text))
             .await
     }
 
-    pub(crate) async fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+    pub async fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         let shown = format!("binary {}", shorten(&String::from_utf8_lossy(bytes)));
         self.send(Message::binary(bytes.to_vec()), shown).await
     }
 
     /// Sends a close frame with `code` and an empty reason.
-    pub(crate) async fn send_close(&mut self, code: u16) -> Result<(), Failure> {
+    pub async fn send_close(&mut self, code: u16) -> Result<(), Failure> {
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: "".into(),
@@ -498,7 +498,7 @@ impl Ws {
 
     /// The next frame, close or end of the connection, waiting at most
     /// `limit`. Pings and pongs are not events.
-    pub(crate) async fn next_event(&mut self, limit: Duration) -> Event {
+    pub async fn next_event(&mut self, limit: Duration) -> Event {
         let deadline = Instant::now() + limit;
         let event = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -535,7 +535,7 @@ impl Ws {
     }
 
     /// The next frame must be JSON matching `expected` (extra fields allowed).
-    pub(crate) async fn expect_json(&mut self, expected: &Value) -> Result<Value, Failure> {
+    pub async fn expect_json(&mut self, expected: &Value) -> Result<Value, Failure> {
         let event = self.next_event(FRAME_LIMIT).await;
         match event.json() {
             Some(got) if matches(expected, &got) => Ok(got),
@@ -544,14 +544,14 @@ impl Ws {
     }
 
     /// The next event must be a close frame with this code and reason.
-    pub(crate) async fn expect_close(&mut self, code: u16, reason: &str) -> Result<(), Failure> {
+    pub async fn expect_close(&mut self, code: u16, reason: &str) -> Result<(), Failure> {
         self.expect_close_within(code, reason, FRAME_LIMIT)
             .await
             .map(|_| ())
     }
 
     /// Like [`Ws::expect_close`] with a custom bound; returns when it came.
-    pub(crate) async fn expect_close_within(
+    pub async fn expect_close_within(
         &mut self,
         code: u16,
         reason: &str,
@@ -566,7 +566,7 @@ impl Ws {
     }
 
     /// PROTOCOL's "sends E, closes": the error frame, then the close.
-    pub(crate) async fn expect_rejection(
+    pub async fn expect_rejection(
         &mut self,
         error: &str,
         code: u16,
@@ -578,7 +578,7 @@ impl Ws {
 
     /// A close that the protocol names without a frame: an error frame before
     /// it is allowed, not required. Returns when the close came.
-    pub(crate) async fn expect_close_allowing_error(
+    pub async fn expect_close_allowing_error(
         &mut self,
         code: u16,
         reason: &str,
@@ -600,7 +600,7 @@ impl Ws {
 
     /// A close whose reason is free (1000 answered, 1009): only the code
     /// counts, and an error frame before it is allowed.
-    pub(crate) async fn expect_close_code(&mut self, code: u16) -> Result<(), Failure> {
+    pub async fn expect_close_code(&mut self, code: u16) -> Result<(), Failure> {
         let mut event = self.next_event(FRAME_LIMIT).await;
         if event.json().is_some_and(|frame| frame["error"].is_string()) {
             event = self.next_event(FRAME_LIMIT).await;
@@ -613,7 +613,7 @@ impl Ws {
 
     /// Sends the probe and expects its answer as the very next frame: proof
     /// that nothing else was queued for this socket and that it is open.
-    pub(crate) async fn probe(&mut self) -> Result<(), Failure> {
+    pub async fn probe(&mut self) -> Result<(), Failure> {
         self.send_json(&probe()).await?;
         let event = self.next_event(FRAME_LIMIT).await;
         match event.json() {
@@ -629,7 +629,7 @@ impl Ws {
     }
 
     /// Where no probe exists: nothing at all may arrive for [`QUIET_LIMIT`].
-    pub(crate) async fn expect_quiet(&mut self) -> Result<(), Failure> {
+    pub async fn expect_quiet(&mut self) -> Result<(), Failure> {
         match self.next_event(QUIET_LIMIT).await {
             Event::Silence(_) => Ok(()),
             event => {

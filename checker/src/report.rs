@@ -11,26 +11,26 @@ use crate::rows::Row;
 
 /// Why a row failed.
 #[derive(Debug)]
-pub(crate) struct Failure {
-    pub(crate) request: String,
-    pub(crate) expected: String,
-    pub(crate) got: String,
+pub struct Failure {
+    pub request: String,
+    pub expected: String,
+    pub got: String,
     /// The server did not answer within a bound; worth a diagnosis even when
     /// it neither crashed nor panicked.
-    pub(crate) hung: bool,
-    pub(crate) diagnosis: Option<Box<Diagnosis>>,
+    pub hung: bool,
+    pub diagnosis: Option<Box<Diagnosis>>,
 }
 
 /// Something about the server process itself: it did not start, crashed,
 /// panicked or hung. Shown with the tail of its output.
 #[derive(Debug)]
-pub(crate) struct Diagnosis {
-    pub(crate) summary: String,
-    pub(crate) output: Vec<String>,
+pub struct Diagnosis {
+    pub summary: String,
+    pub output: Vec<String>,
 }
 
 impl Failure {
-    pub(crate) fn new(
+    pub fn new(
         request: impl Into<String>,
         expected: impl Into<String>,
         got: impl Into<String>,
@@ -44,36 +44,36 @@ impl Failure {
         }
     }
 
-    pub(crate) fn hung(mut self) -> Self {
+    pub fn hung(mut self) -> Self {
         self.hung = true;
         self
     }
 
-    pub(crate) fn with_diagnosis(mut self, summary: String, output: Vec<String>) -> Self {
+    pub fn with_diagnosis(mut self, summary: String, output: Vec<String>) -> Self {
         self.diagnosis = Some(Box::new(Diagnosis { summary, output }));
         self
     }
 }
 
 /// The outcome of one row.
-pub(crate) struct RowResult {
-    pub(crate) row: &'static Row,
-    pub(crate) outcome: Result<(), Failure>,
-    pub(crate) transcript: Vec<String>,
+pub struct RowResult {
+    pub row: &'static Row,
+    pub outcome: Result<(), Failure>,
+    pub transcript: Vec<String>,
 }
 
 /// How much to print and which file to point at.
-pub(crate) struct Style {
-    pub(crate) verbose: bool,
+pub struct Style {
+    pub verbose: bool,
     /// `exercises/0N-<slug>/main.rs` when the student's own stubs are graded,
     /// for rows that belong to that exercise's lesson.
-    pub(crate) stub: Option<(u8, String)>,
+    pub stub: Option<(u8, String)>,
 }
 
 const INDENT: &str = "    ";
 
 /// The lines printed for one row.
-pub(crate) fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
+pub fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
     let row = result.row;
     let mut lines = Vec::new();
     match &result.outcome {
@@ -124,14 +124,14 @@ fn push_frames(lines: &mut Vec<String>, transcript: &[String]) {
 
 /// How far each exercise got in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mark {
+pub enum Mark {
     Passed,
     Failed,
     NotGraded,
 }
 
 /// `progress: 1 ✓  2 ✗  3 ·  ...`.
-pub(crate) fn progress_line(marks: &[(u8, Mark)]) -> String {
+pub fn progress_line(marks: &[(u8, Mark)]) -> String {
     let marks: Vec<String> = marks
         .iter()
         .map(|(number, mark)| {
@@ -147,7 +147,7 @@ pub(crate) fn progress_line(marks: &[(u8, Mark)]) -> String {
 }
 
 /// The closing line, alone on its line.
-pub(crate) fn count_line(passed: usize, failed: usize) -> String {
+pub fn count_line(passed: usize, failed: usize) -> String {
     format!("{passed} passed, {failed} failed")
 }
 

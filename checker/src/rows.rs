@@ -15,13 +15,13 @@ use crate::report::Failure;
 
 /// One exercise of the workbook.
 #[derive(Debug)]
-pub(crate) struct Exercise {
-    pub(crate) number: u8,
-    pub(crate) slug: &'static str,
-    pub(crate) title: &'static str,
+pub struct Exercise {
+    pub number: u8,
+    pub slug: &'static str,
+    pub title: &'static str,
 }
 
-pub(crate) static EXERCISES: &[Exercise] = &[
+pub static EXERCISES: &[Exercise] = &[
     Exercise {
         number: 1,
         slug: "cookie-auth",
@@ -82,33 +82,33 @@ static CHAPTERS: &[(&str, &str)] = &[
 ];
 
 /// A row's check: it gets the row's context and says what went wrong.
-pub(crate) type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
+pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 
 /// What the runner starts before the check runs.
 #[derive(Debug)]
-pub(crate) enum Setup {
+pub enum Setup {
     /// A fresh server on a fresh database, with these extra settings.
     Server(&'static [(&'static str, &'static str)]),
     /// The check starts (and restarts, or expects to fail) its servers itself.
     OwnServers,
 }
 
-pub(crate) struct Row {
-    pub(crate) id: &'static str,
-    pub(crate) exercise: u8,
-    pub(crate) retired_after: Option<u8>,
-    pub(crate) name: &'static str,
+pub struct Row {
+    pub id: &'static str,
+    pub exercise: u8,
+    pub retired_after: Option<u8>,
+    pub name: &'static str,
     /// `file#anchor` under `book/src/`.
-    pub(crate) book: &'static str,
-    pub(crate) setup: Setup,
+    pub book: &'static str,
+    pub setup: Setup,
     /// One sentence pointing at the usual cause of a failure.
-    pub(crate) hint: &'static str,
-    pub(crate) check: Check,
+    pub hint: &'static str,
+    pub check: Check,
 }
 
 impl Row {
     /// The title of the chapter `book` points into.
-    pub(crate) fn chapter_title(&self) -> &'static str {
+    pub fn chapter_title(&self) -> &'static str {
         let file = self.book.split('#').next().unwrap_or(self.book);
         CHAPTERS
             .iter()
@@ -117,7 +117,7 @@ impl Row {
     }
 
     /// Whether grading exercise `exercise` runs this row.
-    pub(crate) fn graded_in(&self, exercise: u8) -> bool {
+    pub fn graded_in(&self, exercise: u8) -> bool {
         self.exercise <= exercise && self.retired_after.is_none_or(|last| exercise <= last)
     }
 }
@@ -131,7 +131,7 @@ macro_rules! check {
 
 const FRESH: Setup = Setup::Server(&[]);
 
-pub(crate) static ROWS: &[Row] = &[
+pub static ROWS: &[Row] = &[
     // Exercise 1: the server basics and cookie authentication.
     Row {
         id: "server.listening",

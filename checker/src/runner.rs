@@ -33,7 +33,7 @@ const ROW_LIMIT: Duration = Duration::from_secs(30);
 /// Starts one server to see whether the program starts at all, so that a
 /// server that never prints its listening line is reported once, not once
 /// per row. Returns the failure to report.
-pub(crate) async fn preflight(env: &RunEnv) -> Option<Failure> {
+pub async fn preflight(env: &RunEnv) -> Option<Failure> {
     let database = env.fresh_database();
     let launch = Launch {
         program: &env.program,
@@ -56,7 +56,7 @@ pub(crate) async fn preflight(env: &RunEnv) -> Option<Failure> {
 
 /// Reports every row as failed because the server does not start: the first
 /// with the diagnosis, the others pointing at it.
-pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
+pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
     let mut failure = Some(failure);
     rows.iter()
         .map(|&row| {
@@ -77,11 +77,7 @@ pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowRes
 }
 
 /// Runs `rows`, calling `each` with every result in table order.
-pub(crate) async fn run_rows(
-    env: Arc<RunEnv>,
-    rows: Vec<&'static Row>,
-    mut each: impl FnMut(RowResult),
-) {
+pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl FnMut(RowResult)) {
     let mut results = futures_util::stream::iter(rows)
         .map(|row| {
             let env = env.clone();

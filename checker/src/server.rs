@@ -28,7 +28,7 @@ use tokio::time::timeout;
 
 /// The settings of PROTOCOL's "Starting a server" table. The caller's own
 /// values are removed so that a developer's shell cannot change a row.
-pub(crate) const SETTINGS: [&str; 5] = [
+pub const SETTINGS: [&str; 5] = [
     "PORT",
     "DATABASE_PATH",
     "SESSION_TTL_SECS",
@@ -38,7 +38,7 @@ pub(crate) const SETTINGS: [&str; 5] = [
 
 /// How long a server gets to exit after SIGTERM before its group is killed
 /// (PROTOCOL: a server exits within 2 seconds of SIGTERM).
-pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// How many lines of server output a diagnosis shows.
 const SHOWN_OUTPUT_LINES: usize = 25;
@@ -62,14 +62,14 @@ static UNREAPED: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender
 
 /// Waits, at most `limit`, until every server the checker spawned has been
 /// reaped, so that none is left behind as a zombie when the checker exits.
-pub(crate) async fn all_reaped(limit: Duration) {
+pub async fn all_reaped(limit: Duration) {
     let mut unreaped = UNREAPED.subscribe();
     let _ = tokio::time::timeout(limit, unreaped.wait_for(|count| *count == 0)).await;
 }
 
 /// Kills every process group the checker started and has not stopped yet.
 /// Called on Ctrl-C and before the checker exits.
-pub(crate) fn kill_all_live() {
+pub fn kill_all_live() {
     let groups: Vec<i32> = live_groups()
         .as_mut()
         .map(|set| set.drain().collect())
@@ -81,7 +81,7 @@ pub(crate) fn kill_all_live() {
 
 /// What to run as a server.
 #[derive(Clone, Debug)]
-pub(crate) enum Program {
+pub enum Program {
     /// A binary built by the checker; it runs in the workspace root.
     Binary(PathBuf),
     /// `--server-cmd`: run through `sh -c` in the checker's own directory.
@@ -90,7 +90,7 @@ pub(crate) enum Program {
 
 /// Which pipe a line of output came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stream {
+pub enum Stream {
     Stdout,
     Stderr,
 }
@@ -104,14 +104,14 @@ struct OutputLog {
 
 /// Why a server could not be brought up: one line, and the output to show.
 #[derive(Debug)]
-pub(crate) struct StartFailure {
-    pub(crate) summary: String,
-    pub(crate) output: Vec<String>,
+pub struct StartFailure {
+    pub summary: String,
+    pub output: Vec<String>,
 }
 
 impl StartFailure {
     /// The failure of the row that tried to start the server.
-    pub(crate) fn into_row_failure(self, request: String) -> crate::report::Failure {
+    pub fn into_row_failure(self, request: String) -> crate::report::Failure {
         let label = if self.output.is_empty() {
             "it printed nothing"
         } else {
@@ -127,7 +127,7 @@ impl StartFailure {
 }
 
 /// A running (or finished) server process and everything known about it.
-pub(crate) struct Server {
+pub struct Server {
     pgid: i32,
     port: u16,
     output: Arc<Mutex<OutputLog>>,
@@ -139,15 +139,15 @@ pub(crate) struct Server {
 }
 
 /// Where and how to start a server; one per server instance.
-pub(crate) struct Launch<'a> {
-    pub(crate) program: &'a Program,
-    pub(crate) database_path: &'a Path,
-    pub(crate) settings: &'a [(String, String)],
-    pub(crate) start_timeout: Duration,
+pub struct Launch<'a> {
+    pub program: &'a Program,
+    pub database_path: &'a Path,
+    pub settings: &'a [(String, String)],
+    pub start_timeout: Duration,
 }
 
 /// A process that was spawned but whose listening line has not been judged.
-pub(crate) struct Spawned {
+pub struct Spawned {
     server: Server,
     first_line: oneshot::Receiver<Option<String>>,
 }
@@ -155,15 +155,12 @@ pub(crate) struct Spawned {
 impl Spawned {
     /// Gives access to the process without waiting for the listening line
     /// (the bad-settings rows expect it never to come).
-    pub(crate) fn server(&self) -> &Server {
+    pub fn server(&self) -> &Server {
         &self.server
     }
 
     /// Waits for the first stdout line and checks it is the listening line.
-    pub(crate) async fn listening(
-        mut self,
-        start_timeout: Duration,
-    ) -> Result<Server, StartFailure> {
+    pub async fn listening(mut self, start_timeout: Duration) -> Result<Server, StartFailure> {
         let first = match timeout(start_timeout, &mut self.first_line).await {
             Err(_) => {
                 let summary = format!(
@@ -204,7 +201,7 @@ impl Spawned {
 
 /// Spawns a server in a process group of its own, with a clean set of
 /// settings, and starts collecting its output.
-pub(crate) fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
+pub fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
     let mut command = match launch.program {
         Program::Binary(path) => {
             let mut command = Command::new(path);
@@ -342,7 +339,7 @@ fn is_backtrace_line(line: &str) -> bool {
 
 /// Parses `listening on http://127.0.0.1:PORT`, the exact first line that
 /// PROTOCOL asks for, and returns a usable (non-zero) port.
-pub(crate) fn parse_listening_line(line: &str) -> Option<u16> {
+pub fn parse_listening_line(line: &str) -> Option<u16> {
     let port = line.strip_prefix("listening on http://127.0.0.1:")?;
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -351,17 +348,17 @@ pub(crate) fn parse_listening_line(line: &str) -> Option<u16> {
 }
 
 impl Server {
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
     /// The exit status, if the process has exited.
-    pub(crate) fn exit_status(&self) -> Option<ExitStatus> {
+    pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.status.borrow()
     }
 
     /// Waits up to `limit` for the process to exit.
-    pub(crate) async fn wait_exit(&self, limit: Duration) -> Option<ExitStatus> {
+    pub async fn wait_exit(&self, limit: Duration) -> Option<ExitStatus> {
         let mut status = self.status.clone();
         timeout(limit, status.wait_for(Option::is_some))
             .await
@@ -371,7 +368,7 @@ impl Server {
 
     /// Waits (bounded) until both pipes are closed, so that the last lines a
     /// process printed before exiting are in the log.
-    pub(crate) async fn wait_output_closed(&self, limit: Duration) {
+    pub async fn wait_output_closed(&self, limit: Duration) {
         let _ = timeout(limit, async {
             loop {
                 let notified = self.output_changed.notified();
@@ -385,7 +382,7 @@ impl Server {
     }
 
     /// Waits (bounded) until the output contains `needle`.
-    pub(crate) async fn wait_output_contains(&self, needle: &str, limit: Duration) -> bool {
+    pub async fn wait_output_contains(&self, needle: &str, limit: Duration) -> bool {
         timeout(limit, async {
             loop {
                 let notified = self.output_changed.notified();
@@ -400,7 +397,7 @@ impl Server {
     }
 
     /// Every line printed so far on both streams, joined by newlines.
-    pub(crate) fn all_output(&self) -> String {
+    pub fn all_output(&self) -> String {
         let log = lock(&self.output);
         let mut text = String::new();
         for (_, line) in &log.lines {
@@ -411,7 +408,7 @@ impl Server {
     }
 
     /// The last stderr line that is not blank.
-    pub(crate) fn last_stderr_line(&self) -> Option<String> {
+    pub fn last_stderr_line(&self) -> Option<String> {
         lock(&self.output)
             .lines
             .iter()
@@ -423,7 +420,7 @@ impl Server {
     /// The tail of the output, as shown under a diagnosis. Backtrace frames
     /// (printed when the caller has RUST_BACKTRACE set) are left out: the
     /// panic line and the server's own logs say more in fewer lines.
-    pub(crate) fn output_tail(&self) -> Vec<String> {
+    pub fn output_tail(&self) -> Vec<String> {
         let log = lock(&self.output);
         let mut shown: Vec<String> = Vec::new();
         for (_, line) in &log.lines {
@@ -465,7 +462,7 @@ impl Server {
 
     /// Whether the server stopped or panicked on its own during a row: one
     /// line saying so, or `None` when it looks healthy.
-    pub(crate) fn trouble(&self) -> Option<String> {
+    pub fn trouble(&self) -> Option<String> {
         let exited = self
             .exit_status()
             .filter(|_| !self.signalled.load(Ordering::SeqCst));
@@ -482,14 +479,14 @@ impl Server {
     }
 
     /// Sends a signal to the whole process group.
-    pub(crate) fn signal(&self, signal: Signal) {
+    pub fn signal(&self, signal: Signal) {
         self.signalled.store(true, Ordering::SeqCst);
         let _ = killpg(Pid::from_raw(self.pgid), signal);
     }
 
     /// SIGTERM, up to [`STOP_GRACE`] to exit, then SIGKILL. Returns the exit
     /// status if the process exited within the grace period.
-    pub(crate) async fn stop(&self) -> Option<ExitStatus> {
+    pub async fn stop(&self) -> Option<ExitStatus> {
         if self.exit_status().is_none() {
             self.signal(Signal::SIGTERM);
         }
@@ -501,7 +498,7 @@ impl Server {
     /// Ends a server whose row is over: SIGKILL at once (its graceful
     /// shutdown is graded by its own row, not after every row), then a
     /// moment to reap it.
-    pub(crate) async fn discard(&self) {
+    pub async fn discard(&self) {
         self.kill();
         self.wait_exit(Duration::from_millis(500)).await;
     }
@@ -539,12 +536,12 @@ impl Drop for Server {
 }
 
 /// Starts a server and waits for its listening line.
-pub(crate) async fn start(launch: &Launch<'_>) -> Result<Server, StartFailure> {
+pub async fn start(launch: &Launch<'_>) -> Result<Server, StartFailure> {
     spawn(launch)?.listening(launch.start_timeout).await
 }
 
 /// "exit code 1", "killed by SIGABRT" and the like.
-pub(crate) fn describe_status(status: ExitStatus) -> String {
+pub fn describe_status(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),

@@ -20,7 +20,7 @@ const CLOSE_LIMIT: Duration = Duration::from_millis(1_200);
 /// The largest message a server must accept (64 KiB).
 const LARGEST_MESSAGE: usize = 65_536;
 
-pub(crate) async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
+pub async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let past = unix_now() as i64 - 60;
@@ -45,7 +45,7 @@ pub(crate) async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// The row's server runs with `SESSION_TTL_SECS=1`.
-pub(crate) async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
+pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
     // expires_at is the login second (rounded down) + 1: log in just after a
     // second begins, so nearly a whole second is left to open the sockets.
     let into_second = unix_now().fract();
@@ -85,7 +85,7 @@ pub(crate) async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
     token_ws.probe().await
 }
 
-pub(crate) async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
+pub async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let logout = Request::post("/api/logout").cookie(&session);
@@ -108,7 +108,7 @@ pub(crate) async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
+pub async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let ended = ctx.login(user).await?;
     let kept = ctx.login(user).await?;
@@ -133,7 +133,7 @@ pub(crate) async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
     kept_ws.probe().await
 }
 
-pub(crate) async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
+pub async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
     // Bob is not in board-2 and Carol is not in board-1.
     let (outsider, board) = if rand::random_bool(0.5) {
         (&BOB, "board-2")
@@ -150,13 +150,13 @@ pub(crate) async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_rejection("Forbidden", 4003, "Forbidden").await
 }
 
-pub(crate) async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
+pub async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_close(1000).await?;
     ws.expect_close_code(1000).await
 }
 
-pub(crate) async fn too_big(ctx: Ctx) -> Result<(), Failure> {
+pub async fn too_big(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_text(&"x".repeat(LARGEST_MESSAGE)).await?;
     ws.expect_json(&json!({"error": "Invalid JSON"})).await?;
@@ -164,7 +164,7 @@ pub(crate) async fn too_big(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_close_code(1009).await
 }
 
-pub(crate) async fn going_away(ctx: Ctx) -> Result<(), Failure> {
+pub async fn going_away(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let mut authenticated = ctx.cookie_socket(user).await?;
     // Still waiting for its auth frame when the signal comes.

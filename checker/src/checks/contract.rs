@@ -15,7 +15,7 @@ use crate::server::describe_status;
 /// little slack covers the checker's own scheduling on a busy machine.
 const REFUSAL_LIMIT: Duration = Duration::from_millis(2_500);
 
-pub(crate) async fn listening(ctx: Ctx) -> Result<(), Failure> {
+pub async fn listening(ctx: Ctx) -> Result<(), Failure> {
     // The runner has read the listening line already; the port in it must be
     // the one the server really answers on.
     let request = Request::get("/api/me");
@@ -33,13 +33,13 @@ pub(crate) async fn listening(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// One bad setting and the name its error must mention.
-pub(crate) struct BadSetting {
-    pub(crate) settings: Vec<(&'static str, String)>,
-    pub(crate) named: &'static str,
+pub struct BadSetting {
+    pub settings: Vec<(&'static str, String)>,
+    pub named: &'static str,
 }
 
 impl BadSetting {
-    pub(crate) fn new(name: &'static str, value: &str) -> Self {
+    pub fn new(name: &'static str, value: &str) -> Self {
         BadSetting {
             settings: vec![(name, value.to_owned())],
             named: name,
@@ -48,7 +48,7 @@ impl BadSetting {
 }
 
 /// Starts a server for each bad setting and expects it to refuse to run.
-pub(crate) async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Failure> {
+pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Failure> {
     for case in cases {
         let database = ctx.env().fresh_database();
         let settings: Vec<(&str, &str)> = case
@@ -108,7 +108,7 @@ pub(crate) async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result
     Ok(())
 }
 
-pub(crate) async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
+pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
     // A port the checker holds, so the server's bind must fail.
     let taken = TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
@@ -133,14 +133,14 @@ pub(crate) async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
     result
 }
 
-pub(crate) async fn seeded(ctx: Ctx) -> Result<(), Failure> {
+pub async fn seeded(ctx: Ctx) -> Result<(), Failure> {
     for user in [&ALICE, &BOB, &CAROL] {
         ctx.login(user).await?;
     }
     Ok(())
 }
 
-pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
+pub async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     let database = ctx.env().fresh_database();
     let first = ctx.start(&database, &[]).await?;
     ctx.set_main(first.clone(), database.clone());
@@ -176,11 +176,11 @@ pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
+pub async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
     ctx.login(member()).await.map(|_| ())
 }
 
-pub(crate) async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
+pub async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let attempts = [
         (user.username, "wrong-password"),
@@ -196,7 +196,7 @@ pub(crate) async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
+pub async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let json_body = |body: &str| {
         Request::post("/api/login")
@@ -226,7 +226,7 @@ pub(crate) async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
+pub async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let request = Request::get("/api/me").cookie(&session);
@@ -234,7 +234,7 @@ pub(crate) async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
+pub async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
     let unauthorized = json!({"error": "Unauthorized"});
     expect_response(&ctx, Request::get("/api/me"), 401, &unauthorized).await?;
     let unknown = Request::get("/api/me").cookie(&unknown_secret());

@@ -12,7 +12,7 @@ use crate::report::Failure;
 /// encoding of that (base64 without padding).
 const SHORTEST_SESSION_ID: usize = 22;
 
-pub(crate) async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
+pub async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let request = Request::post("/api/login")
         .json(&json!({"username": user.username, "password": user.password}));
@@ -41,7 +41,7 @@ pub(crate) async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
     )
 }
 
-pub(crate) async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
+pub async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let first = ctx.login(user).await?;
     let second = ctx.login(user).await?;
@@ -70,20 +70,20 @@ pub(crate) async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
+pub async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     // The socket stays open and says nothing more until asked. Exercise 1
     // handles no messages, so there is no probe to ask with: a short wait.
     ws.expect_quiet().await
 }
 
-pub(crate) async fn no_credential(ctx: Ctx) -> Result<(), Failure> {
+pub async fn no_credential(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.expect_rejection("Unauthorized", 4001, "Unauthorized")
         .await
 }
 
-pub(crate) async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
+pub async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
     for (label, session) in [("unknown", unknown_secret()), ("empty", String::new())] {
         let mut ws = ctx.socket(label, Upgrade::cookie(&session)).await?;
         ws.expect_rejection("Invalid session", 4001, "Invalid session")
@@ -92,7 +92,7 @@ pub(crate) async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
+pub async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(user.id)])

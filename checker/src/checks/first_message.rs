@@ -15,7 +15,7 @@ fn auth(token: &str) -> serde_json::Value {
     json!({"type": "auth", "token": token})
 }
 
-pub(crate) async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
+pub async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;
@@ -23,7 +23,7 @@ pub(crate) async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_json(&user.authenticated()).await.map(|_| ())
 }
 
-pub(crate) async fn in_order(ctx: Ctx) -> Result<(), Failure> {
+pub async fn in_order(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;
@@ -37,7 +37,7 @@ pub(crate) async fn in_order(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub(crate) async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
+pub async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
     // A member already in board-1 would hear of a join that was acted on.
     let bystander = member();
     let token = ctx.token_for(bystander).await?;
@@ -59,7 +59,7 @@ pub(crate) async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
     watcher.probe().await
 }
 
-pub(crate) async fn not_json(ctx: Ctx) -> Result<(), Failure> {
+pub async fn not_json(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.send_text("hello").await?;
     ws.expect_close_allowing_error(4001, "Unauthorized", FRAME_LIMIT)
@@ -67,7 +67,7 @@ pub(crate) async fn not_json(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub(crate) async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
+pub async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.send_json(&auth(&unknown_secret())).await?;
     ws.expect_close_allowing_error(4001, "Invalid token", FRAME_LIMIT)
@@ -76,7 +76,7 @@ pub(crate) async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// The row's server runs with `AUTH_TIMEOUT_MS=300`.
-pub(crate) async fn timeout(ctx: Ctx) -> Result<(), Failure> {
+pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
     let auth_timeout = Duration::from_millis(300);
     // The server's clock starts when it accepts the upgrade, a little before
     // the checker sees the handshake finish.
@@ -99,7 +99,7 @@ pub(crate) async fn timeout(ctx: Ctx) -> Result<(), Failure> {
     )
 }
 
-pub(crate) async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
+pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
     let cases = ["0", "abc", "3600001"]
         .iter()
         .map(|value| BadSetting::new("AUTH_TIMEOUT_MS", value))

@@ -7,13 +7,13 @@
 //! authenticated socket). Each helper fails with the evidence a report needs,
 //! so a check reads as the list of steps PROTOCOL describes.
 
-pub(crate) mod close_codes;
-pub(crate) mod contract;
-pub(crate) mod cookie_upgrade;
-pub(crate) mod first_message;
-pub(crate) mod origin_checks;
-pub(crate) mod rooms;
-pub(crate) mod token_in_url;
+pub mod close_codes;
+pub mod contract;
+pub mod cookie_upgrade;
+pub mod first_message;
+pub mod origin_checks;
+pub mod rooms;
+pub mod token_in_url;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,27 +29,27 @@ use crate::server::{self, Launch, Program, Server, Spawned};
 
 /// A seeded user (PROTOCOL's "Seeded data").
 #[derive(Debug)]
-pub(crate) struct User {
-    pub(crate) id: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) username: &'static str,
-    pub(crate) password: &'static str,
+pub struct User {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
 }
 
-pub(crate) static ALICE: User = User {
+pub static ALICE: User = User {
     id: "user-alice",
     name: "Alice",
     username: "alice",
     password: "alice-password",
 };
-pub(crate) static BOB: User = User {
+pub static BOB: User = User {
     id: "user-bob",
     name: "Bob",
     username: "bob",
     password: "bob-password",
 };
 /// Not in board-1: the outsider of the rooms rows.
-pub(crate) static CAROL: User = User {
+pub static CAROL: User = User {
     id: "user-carol",
     name: "Carol",
     username: "carol",
@@ -58,28 +58,28 @@ pub(crate) static CAROL: User = User {
 
 impl User {
     /// `U` of PROTOCOL: `{"id":..,"name":..}`.
-    pub(crate) fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         json!({"id": self.id, "name": self.name})
     }
 
-    pub(crate) fn authenticated(&self) -> Value {
+    pub fn authenticated(&self) -> Value {
         json!({"type": "authenticated", "user": self.json()})
     }
 }
 
 /// Alice or Bob, at random: both are members of board-1, and a server that
 /// only works for one of them fails sooner or later.
-pub(crate) fn member() -> &'static User {
+pub fn member() -> &'static User {
     if rand::random_bool(0.5) { &ALICE } else { &BOB }
 }
 
 /// The other one of Alice and Bob.
-pub(crate) fn other_member(user: &User) -> &'static User {
+pub fn other_member(user: &User) -> &'static User {
     if user.id == ALICE.id { &BOB } else { &ALICE }
 }
 
 /// A random string that no server has issued, for unknown sessions and tokens.
-pub(crate) fn unknown_secret() -> String {
+pub fn unknown_secret() -> String {
     rand::random::<[u8; 16]>()
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -87,7 +87,7 @@ pub(crate) fn unknown_secret() -> String {
 }
 
 /// Seconds since the epoch, as PROTOCOL's `expires_at`.
-pub(crate) fn unix_now() -> f64 {
+pub fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -95,15 +95,15 @@ pub(crate) fn unix_now() -> f64 {
 }
 
 /// What every row of one run shares.
-pub(crate) struct RunEnv {
-    pub(crate) program: Program,
+pub struct RunEnv {
+    pub program: Program,
     /// A temporary directory for this run's database files.
-    pub(crate) dir: PathBuf,
-    pub(crate) start_timeout: Duration,
+    pub dir: PathBuf,
+    pub start_timeout: Duration,
 }
 
 impl RunEnv {
-    pub(crate) fn new(program: Program, dir: PathBuf, start_timeout: Duration) -> Self {
+    pub fn new(program: Program, dir: PathBuf, start_timeout: Duration) -> Self {
         RunEnv {
             program,
             dir,
@@ -114,7 +114,7 @@ impl RunEnv {
     /// A database file that no server has used yet. The number is counted
     /// over the whole checker, not per program: several exercises graded at
     /// once share the run's directory.
-    pub(crate) fn fresh_database(&self) -> PathBuf {
+    pub fn fresh_database(&self) -> PathBuf {
         static DATABASES: AtomicUsize = AtomicUsize::new(0);
         let n = DATABASES.fetch_add(1, Ordering::SeqCst);
         self.dir.join(format!("board-{n}.db"))
@@ -122,7 +122,7 @@ impl RunEnv {
 }
 
 /// The context of one row.
-pub(crate) struct Ctx {
+pub struct Ctx {
     env: Arc<RunEnv>,
     transcript: Transcript,
     /// Every server started for this row, so that the runner can diagnose
@@ -132,7 +132,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub(crate) fn new(
+    pub fn new(
         env: Arc<RunEnv>,
         transcript: Transcript,
         servers: Arc<Mutex<Vec<Arc<Server>>>>,
@@ -146,16 +146,16 @@ impl Ctx {
     }
 
     /// Makes `server` (on `database`) the row's server.
-    pub(crate) fn set_main(&mut self, server: Arc<Server>, database: PathBuf) {
+    pub fn set_main(&mut self, server: Arc<Server>, database: PathBuf) {
         self.main = Some((server, database));
     }
 
-    pub(crate) fn env(&self) -> &RunEnv {
+    pub fn env(&self) -> &RunEnv {
         &self.env
     }
 
     /// The row's server; rows with `Setup::Server` always have one.
-    pub(crate) fn server(&self) -> &Arc<Server> {
+    pub fn server(&self) -> &Arc<Server> {
         &self
             .main
             .as_ref()
@@ -163,11 +163,11 @@ impl Ctx {
             .0
     }
 
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.server().port()
     }
 
-    pub(crate) fn database(&self) -> &Path {
+    pub fn database(&self) -> &Path {
         &self
             .main
             .as_ref()
@@ -183,11 +183,7 @@ impl Ctx {
     }
 
     /// Spawns a server without waiting for its listening line.
-    pub(crate) fn spawn(
-        &self,
-        database: &Path,
-        settings: &[(&str, &str)],
-    ) -> Result<Spawned, Failure> {
+    pub fn spawn(&self, database: &Path, settings: &[(&str, &str)]) -> Result<Spawned, Failure> {
         let settings = Ctx::settings(settings);
         let launch = Launch {
             program: &self.env.program,
@@ -206,7 +202,7 @@ impl Ctx {
     }
 
     /// Starts a server on `database` and waits for its listening line.
-    pub(crate) async fn start(
+    pub async fn start(
         &self,
         database: &Path,
         settings: &[(&str, &str)],
@@ -238,12 +234,12 @@ impl Ctx {
     }
 
     /// Sends a request to the row's server.
-    pub(crate) async fn send(&self, request: Request) -> Result<Response, Failure> {
+    pub async fn send(&self, request: Request) -> Result<Response, Failure> {
         request.send(self.port()).await
     }
 
     /// Logs `user` in on the server at `port` and returns the session id.
-    pub(crate) async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
+    pub async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
         let request = Request::post("/api/login")
             .json(&json!({"username": user.username, "password": user.password}));
         let response = request.send(port).await?;
@@ -268,12 +264,12 @@ impl Ctx {
         }
     }
 
-    pub(crate) async fn login(&self, user: &User) -> Result<String, Failure> {
+    pub async fn login(&self, user: &User) -> Result<String, Failure> {
         self.login_on(self.port(), user).await
     }
 
     /// Issues an API token for the session.
-    pub(crate) async fn issue_token(&self, session: &str) -> Result<String, Failure> {
+    pub async fn issue_token(&self, session: &str) -> Result<String, Failure> {
         let request = Request::post("/api/tokens").cookie(session);
         let response = self.send(request.clone()).await?;
         match response.json() {
@@ -292,18 +288,18 @@ impl Ctx {
     }
 
     /// Logs `user` in and returns a fresh API token.
-    pub(crate) async fn token_for(&self, user: &User) -> Result<String, Failure> {
+    pub async fn token_for(&self, user: &User) -> Result<String, Failure> {
         let session = self.login(user).await?;
         self.issue_token(&session).await
     }
 
     /// Opens a socket on the row's server.
-    pub(crate) async fn socket(&self, label: &str, upgrade: Upgrade) -> Result<Ws, Failure> {
+    pub async fn socket(&self, label: &str, upgrade: Upgrade) -> Result<Ws, Failure> {
         Ws::connect(self.port(), label, upgrade, &self.transcript).await
     }
 
     /// Opens a socket and expects `user`'s authenticated frame first.
-    pub(crate) async fn authenticated(
+    pub async fn authenticated(
         &self,
         label: &str,
         upgrade: Upgrade,
@@ -316,7 +312,7 @@ impl Ctx {
 
     /// Logs `user` in and opens an authenticated cookie socket labelled with
     /// the username.
-    pub(crate) async fn cookie_socket(&self, user: &User) -> Result<Ws, Failure> {
+    pub async fn cookie_socket(&self, user: &User) -> Result<Ws, Failure> {
         let session = self.login(user).await?;
         self.authenticated(user.username, Upgrade::cookie(&session), user)
             .await
@@ -324,11 +320,7 @@ impl Ctx {
 
     /// Runs one statement on the row's database, as an administrator would
     /// behind the server's back. Returns the number of rows changed.
-    pub(crate) async fn sql(
-        &self,
-        statement: &str,
-        parameters: Vec<Value>,
-    ) -> Result<usize, Failure> {
+    pub async fn sql(&self, statement: &str, parameters: Vec<Value>) -> Result<usize, Failure> {
         self.on_database(
             statement,
             parameters,
@@ -339,11 +331,7 @@ impl Ctx {
     }
 
     /// Reads one integer from the row's database.
-    pub(crate) async fn sql_integer(
-        &self,
-        query: &str,
-        parameters: Vec<Value>,
-    ) -> Result<i64, Failure> {
+    pub async fn sql_integer(&self, query: &str, parameters: Vec<Value>) -> Result<i64, Failure> {
         self.on_database(
             query,
             parameters,
@@ -401,7 +389,7 @@ fn sql_value(value: &Value) -> rusqlite::types::Value {
 }
 
 /// Fails unless `condition` holds; for the checks that compare by hand.
-pub(crate) fn ensure(
+pub fn ensure(
     condition: bool,
     request: impl Into<String>,
     expected: impl Into<String>,
@@ -415,7 +403,7 @@ pub(crate) fn ensure(
 }
 
 /// Sends `request` and expects `status` with a body matching `body`.
-pub(crate) async fn expect_response(
+pub async fn expect_response(
     ctx: &Ctx,
     request: Request,
     status: u16,

@@ -34,7 +34,7 @@ async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Fail
     ))
 }
 
-pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
+pub async fn foreign(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     let port = ctx.port();
     let other_port = if port == u16::MAX { port - 1 } else { port + 1 };
@@ -54,7 +54,7 @@ pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
     .await
 }
 
-pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
+pub async fn own(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let port = ctx.port();
@@ -78,7 +78,7 @@ pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
 
 /// The row's server runs with
 /// `ALLOWED_ORIGINS=" https://app.example/ ,http://other.test:8080"`.
-pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
+pub async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     for origin in ["https://app.example", "http://other.test:8080"] {
@@ -97,7 +97,7 @@ pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     .await
 }
 
-pub(crate) async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
+pub async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;

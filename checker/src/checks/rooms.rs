@@ -10,15 +10,15 @@ use super::{CAROL, Ctx, User, member, other_member};
 use crate::client::Ws;
 use crate::report::Failure;
 
-pub(crate) const BOARD_1: &str = "board-1";
+pub const BOARD_1: &str = "board-1";
 const BOARD_2: &str = "board-2";
 
-pub(crate) fn message(kind: &str, board: &str) -> Value {
+pub fn message(kind: &str, board: &str) -> Value {
     json!({"type": kind, "boardId": board})
 }
 
 /// Sends `join` and expects `joined` with the board's socket count.
-pub(crate) async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure> {
+pub async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure> {
     ws.send_json(&message("join", board)).await?;
     ws.expect_json(&json!({"type": "joined", "boardId": board, "viewers": viewers}))
         .await
@@ -54,18 +54,18 @@ async fn two_in_board_1(ctx: &Ctx) -> Result<(&'static User, Ws, &'static User, 
     Ok((first, a, second, b))
 }
 
-pub(crate) async fn join_board(ctx: Ctx) -> Result<(), Failure> {
+pub async fn join_board(ctx: Ctx) -> Result<(), Failure> {
     two_in_board_1(&ctx).await.map(|_| ())
 }
 
-pub(crate) async fn join_again(ctx: Ctx) -> Result<(), Failure> {
+pub async fn join_again(ctx: Ctx) -> Result<(), Failure> {
     let (_, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     join(&mut a, BOARD_1, 2).await?;
     b.probe().await?;
     a.probe().await
 }
 
-pub(crate) async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
+pub async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let second_label = format!("{}#2", user.username);
@@ -94,7 +94,7 @@ pub(crate) async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
     two.probe().await
 }
 
-pub(crate) async fn typing(ctx: Ctx) -> Result<(), Failure> {
+pub async fn typing(ctx: Ctx) -> Result<(), Failure> {
     let (typer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     let mut carol = ctx.cookie_socket(&CAROL).await?;
     join(&mut carol, BOARD_2, 1).await?;
@@ -104,14 +104,14 @@ pub(crate) async fn typing(ctx: Ctx) -> Result<(), Failure> {
     carol.probe().await
 }
 
-pub(crate) async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
+pub async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_json(&message("typing", BOARD_1)).await?;
     ws.expect_json(&error("Not in board")).await?;
     ws.probe().await
 }
 
-pub(crate) async fn leave(ctx: Ctx) -> Result<(), Failure> {
+pub async fn leave(ctx: Ctx) -> Result<(), Failure> {
     let (leaver, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     a.send_json(&message("leave", BOARD_1)).await?;
     b.expect_json(&user_left(leaver, 1)).await?;
@@ -123,13 +123,13 @@ pub(crate) async fn leave(ctx: Ctx) -> Result<(), Failure> {
     b.probe().await
 }
 
-pub(crate) async fn close(ctx: Ctx) -> Result<(), Failure> {
+pub async fn close(ctx: Ctx) -> Result<(), Failure> {
     let (closer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     a.send_close(1000).await?;
     b.expect_json(&user_left(closer, 1)).await.map(|_| ())
 }
 
-pub(crate) async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
+pub async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_text("{\"type\": \"join\", ").await?;
     ws.expect_json(&error("Invalid JSON")).await?;
@@ -140,7 +140,7 @@ pub(crate) async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub(crate) async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
+pub async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     let messages = [
         json!({"type": "join"}),
@@ -154,7 +154,7 @@ pub(crate) async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub(crate) async fn unknown_type(ctx: Ctx) -> Result<(), Failure> {
+pub async fn unknown_type(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     for message in [message("dance", BOARD_1), json!({"boardId": BOARD_1})] {
         ws.send_json(&message).await?;

@@ -15,7 +15,7 @@ const SHORTEST_TOKEN: usize = 22;
 /// How long the request log may lag behind the requests it logs.
 const LOG_LIMIT: Duration = Duration::from_secs(1);
 
-pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
+pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let first = ctx.issue_token(&session).await?;
@@ -49,7 +49,7 @@ pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
+pub async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     ctx.authenticated(user.username, Upgrade::token(&token), user)
@@ -57,7 +57,7 @@ pub(crate) async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub(crate) async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
+pub async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     let token_user = member();
     let cookie_user = other_member(token_user);
     let token = ctx.token_for(token_user).await?;
@@ -79,7 +79,7 @@ pub(crate) async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
+pub async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
     for (label, bad) in [
         ("unknown-token", unknown_secret()),
         ("empty-token", String::new()),
@@ -91,7 +91,7 @@ pub(crate) async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
+pub async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     ctx.authenticated(user.username, Upgrade::token(&token), user)

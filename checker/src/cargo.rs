@@ -13,7 +13,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::rows::Exercise;
+use crate::course::Exercise;
 
 /// The workspace this checker belongs to; builds run there.
 pub fn workspace_root() -> &'static Path {
@@ -163,6 +163,7 @@ mod tests {
             number: 4,
             slug: "token-in-url",
             title: "Token in the URL",
+            chapter: "token-in-url.md",
         };
         assert_eq!(Flavour::Exercises.bin(&exercise), "exercise-04");
         assert_eq!(Flavour::Solutions.bin(&exercise), "solution-04");

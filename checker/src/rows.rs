@@ -13,74 +13,6 @@ use crate::checks::{
 };
 use crate::report::Failure;
 
-/// One exercise of the workbook.
-#[derive(Debug)]
-pub struct Exercise {
-    pub number: u8,
-    pub slug: &'static str,
-    pub title: &'static str,
-}
-
-pub static EXERCISES: &[Exercise] = &[
-    Exercise {
-        number: 1,
-        slug: "cookie-auth",
-        title: "Cookie authentication",
-    },
-    Exercise {
-        number: 2,
-        slug: "rejections",
-        title: "Rejecting unauthenticated sockets",
-    },
-    Exercise {
-        number: 3,
-        slug: "rooms",
-        title: "Rooms and typing",
-    },
-    Exercise {
-        number: 4,
-        slug: "token-in-url",
-        title: "Token in the URL",
-    },
-    Exercise {
-        number: 5,
-        slug: "first-message",
-        title: "Token as the first message",
-    },
-    Exercise {
-        number: 6,
-        slug: "close-codes",
-        title: "Close codes",
-    },
-    Exercise {
-        number: 7,
-        slug: "origin-checks",
-        title: "Origin checks",
-    },
-];
-
-/// The book's chapters that rows point to, by file, with their titles: a
-/// hint names both, so a student can find the section in the rendered book
-/// or in `book/src/`. (The book's tests check the titles against the files.)
-static CHAPTERS: &[(&str, &str)] = &[
-    ("contract.md", "Appendix: the contract"),
-    (
-        "cookie-upgrade.md",
-        "Approach 1: the session cookie during the upgrade",
-    ),
-    ("rooms.md", "Rooms and typing"),
-    ("token-in-url.md", "Approach 2: a token in the URL"),
-    (
-        "first-message.md",
-        "Approach 3: the token as the first message",
-    ),
-    ("close-codes.md", "Close codes"),
-    (
-        "origin-checks.md",
-        "Origin checks and cross-site WebSocket hijacking",
-    ),
-];
-
 /// A row's check: it gets the row's context and says what went wrong.
 pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 
@@ -109,11 +41,7 @@ pub struct Row {
 impl Row {
     /// The title of the chapter `book` points into.
     pub fn chapter_title(&self) -> &'static str {
-        let file = self.book.split('#').next().unwrap_or(self.book);
-        CHAPTERS
-            .iter()
-            .find(|(name, _)| *name == file)
-            .map_or(file, |(_, title)| title)
+        crate::course::chapter_title(self.book.split('#').next().unwrap_or(self.book))
     }
 
     /// Whether grading exercise `exercise` runs this row.

@@ -7,7 +7,15 @@
 //! checker. The closing line `N passed, M failed` has exactly that shape
 //! because CI and the tests read it.
 
-use crate::rows::Row;
+mod summary;
+
+use std::io::Write;
+
+pub use summary::{ExerciseOutcome, Summary};
+
+use crate::course::Exercise;
+use crate::grade::Totals;
+use crate::rows::{ROWS, Row};
 
 /// Why a row failed.
 #[derive(Debug)]
@@ -151,10 +159,60 @@ pub fn count_line(passed: usize, failed: usize) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
+pub fn print_count(totals: &Totals) {
+    println!("{}", count_line(totals.passed, totals.failed));
+}
+
+/// Prints one row as [`row_lines`] renders it.
+pub fn print_row(result: &RowResult, style: &Style) {
+    print_lines(row_lines(result, style));
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+/// `exercise 3  Rooms and typing  (exercises/03-rooms/main.rs)`.
+pub fn print_heading(exercise: &Exercise, source: &str) {
+    println!(
+        "exercise {}  {}  ({source})",
+        exercise.number, exercise.title
+    );
+}
+
+/// A single exercise that did not build: cargo has shown why.
+pub fn print_did_not_compile(message: &str, rows: usize) {
+    println!("{message}");
+    println!("{}", count_line(0, rows));
+}
+
+/// `--list-rows`: the table of rows, tab-separated, for people and `grep`.
+pub fn print_row_table() {
+    // Written without println!, which panics when a reader such as `head`
+    // closes the pipe early.
+    let mut out = std::io::stdout().lock();
+    for row in ROWS {
+        let retired = row.retired_after.map_or("-".to_owned(), |n| n.to_string());
+        let line = format!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            row.id,
+            row.exercise,
+            retired,
+            row.name,
+            row.book,
+            row.chapter_title()
+        );
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rows::ROWS;
 
     #[test]
     fn progress_and_count_lines_have_their_shape() {

@@ -72,6 +72,24 @@ pub async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, Str
 /// compiles, so a half-written exercise 3 does not stop exercises 1 and 2
 /// from being graded; its errors are the only ones the student sees.
 pub async fn build_all(flavour: Flavour, exercises: &[&Exercise]) -> Vec<Result<PathBuf, String>> {
+    build_with(flavour, exercises, &[]).await
+}
+
+/// Builds one binary with `--release`, for `checker bench`: what a server
+/// costs is only worth measuring optimised.
+pub async fn build_release(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
+    build_with(flavour, &[exercise], &["--release"])
+        .await
+        .pop()
+        .expect("one result per exercise")
+}
+
+/// [`build_all`] with extra arguments for `cargo build`.
+async fn build_with(
+    flavour: Flavour,
+    exercises: &[&Exercise],
+    extra_args: &[&str],
+) -> Vec<Result<PathBuf, String>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let bins: Vec<String> = exercises
         .iter()
@@ -79,6 +97,7 @@ pub async fn build_all(flavour: Flavour, exercises: &[&Exercise]) -> Vec<Result<
         .collect();
     let mut command = Command::new(&cargo);
     command.args(["build", "--keep-going", "-p", flavour.package()]);
+    command.args(extra_args);
     for bin in &bins {
         command.args(["--bin", bin]);
     }

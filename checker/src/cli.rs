@@ -104,9 +104,8 @@ pub const USAGE: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
-        Some(Command::Regenerate) => return ExitCode::from(author::regenerate()),
-        Some(Command::Verify) | None => {}
+    if let Some(Command::Regenerate) = cli.command {
+        return ExitCode::from(author::regenerate());
     }
     if cli.grade.list_rows {
         report::print_row_table();

@@ -1,6 +1,6 @@
 //! Reading `Set-Cookie` headers.
 //!
-//! PROTOCOL fixes the attributes of the session cookie but not their order or
+//! The contract (the book's appendix) fixes the attributes of the session cookie but not their order or
 //! case, and allows a `Max-Age` after them, so the header is split into a
 //! name, a value and a list of attributes that rows look up by name,
 //! case-insensitively.

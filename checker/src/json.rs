@@ -1,7 +1,7 @@
-//! Structural comparison of JSON, the way PROTOCOL allows servers to differ.
+//! Structural comparison of JSON, the way the contract (the book's appendix) allows servers to differ.
 //!
 //! A server may add fields to frames and bodies but never drop or rename the
-//! ones PROTOCOL names, so an expected object matches any object that has at
+//! ones the contract names, so an expected object matches any object that has at
 //! least its fields with matching values. Everything else (arrays, strings,
 //! numbers) must be equal; numbers compare by value, so `2` and `2.0` agree.
 

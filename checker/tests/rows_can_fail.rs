@@ -4,7 +4,7 @@
 //! `testing/broken-server` with `BREAK_ROW=<that row>`, a server that makes
 //! one plausible mistake for that row and no other, and must fail with that
 //! row's own expectation in the report. The same server without a break must
-//! pass every row of exercise 7, which shows that the breaks are its only
+//! pass every row of the last exercise, which shows that the breaks are its only
 //! defects. Then the checker's own robustness: servers that never start,
 //! exit at once or hang, and a Ctrl-C in the middle of a run, each diagnosed
 //! in bounded time without leaving a process behind.
@@ -22,6 +22,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use checker::course;
+use checker::rows::{ROWS, Row};
 use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,
@@ -458,44 +460,9 @@ fn survivors(marker: &str) -> Vec<String> {
     }
 }
 
-/// One row of `--list-rows`.
-struct RowInfo {
-    id: String,
-    exercise: u8,
-    retired_after: Option<u8>,
-}
-
-impl RowInfo {
-    fn graded_in(&self, exercise: u8) -> bool {
-        self.exercise <= exercise && self.retired_after.is_none_or(|last| exercise <= last)
-    }
-
-    /// The last exercise that grades this row.
-    fn last_exercise(&self) -> u8 {
-        self.retired_after.unwrap_or(7)
-    }
-}
-
-fn list_rows() -> Vec<RowInfo> {
-    let output = Command::new(assert_cmd::cargo::cargo_bin("checker"))
-        .arg("--list-rows")
-        .output()
-        .expect("the checker runs");
-    assert!(output.status.success(), "checker --list-rows failed");
-    let rows: Vec<RowInfo> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            assert_eq!(fields.len(), 6, "a --list-rows line has 6 fields: {line:?}");
-            RowInfo {
-                id: fields[0].to_owned(),
-                exercise: fields[1].parse().expect("the exercise is a number"),
-                retired_after: fields[2].parse().ok(),
-            }
-        })
-        .collect();
-    assert!(!rows.is_empty(), "checker --list-rows printed no rows");
-    rows
+/// The last exercise that grades `row`.
+fn last_exercise(row: &Row) -> u8 {
+    row.retired_after.unwrap_or_else(course::last)
 }
 
 /// The lines of the report about `row`: its `FAIL`/`PASS` line and the
@@ -518,7 +485,7 @@ fn report_of(stdout: &str, row: &str) -> Option<String> {
 }
 
 /// Runs `row` against the server that breaks it; describes what is wrong.
-fn breaking_fails(row: &RowInfo) -> Result<(), String> {
+fn breaking_fails(row: &Row) -> Result<(), String> {
     let Some((_, expected)) = EXPECTED.iter().find(|(id, _)| *id == row.id) else {
         return Err(format!(
             "{}: no expectation in EXPECTED; give broken-server a break for it and list its failure text here",
@@ -526,7 +493,7 @@ fn breaking_fails(row: &RowInfo) -> Result<(), String> {
         ));
     };
     let marker = unique_marker();
-    let exercise = row.last_exercise().to_string();
+    let exercise = last_exercise(row).to_string();
     let mut command = checker(&marker);
     command
         .args([
@@ -535,9 +502,9 @@ fn breaking_fails(row: &RowInfo) -> Result<(), String> {
             "--exercise",
             &exercise,
             "--row",
-            &row.id,
+            row.id,
         ])
-        .env("BREAK_ROW", &row.id);
+        .env("BREAK_ROW", row.id);
     let finished = run(command, RUN_LIMIT);
     let mut problems = Vec::new();
     if finished.timed_out {
@@ -545,7 +512,7 @@ fn breaking_fails(row: &RowInfo) -> Result<(), String> {
     } else if finished.code != Some(1) {
         problems.push(format!("exit code {:?}, expected 1", finished.code));
     }
-    match report_of(&finished.stdout, &row.id) {
+    match report_of(&finished.stdout, row.id) {
         Some(report) if !report.starts_with("FAIL ") => problems.push("the row passed".to_owned()),
         Some(report) => {
             for text in expected.iter().filter(|text| !report.contains(**text)) {
@@ -575,7 +542,7 @@ fn indent(text: &str) -> String {
 
 #[test]
 fn every_row_fails_against_the_server_that_breaks_it() {
-    let rows = list_rows();
+    let rows: &[Row] = &ROWS;
     broken_server();
     let _turn = heavy();
     let queue = Mutex::new(rows.iter());
@@ -607,13 +574,14 @@ fn every_row_fails_against_the_server_that_breaks_it() {
 }
 
 #[test]
-fn the_server_without_a_break_passes_exercise_7() {
-    let graded = list_rows().iter().filter(|row| row.graded_in(7)).count();
+fn the_server_without_a_break_passes_the_last_exercise() {
+    let last = course::last();
+    let graded = ROWS.iter().filter(|row| row.graded_in(last)).count();
     let command = server_cmd();
     let _turn = heavy();
     let marker = unique_marker();
     let mut checker = checker(&marker);
-    checker.args(["--server-cmd", &command, "--exercise", "7"]);
+    checker.args(["--server-cmd", &command, "--exercise", &last.to_string()]);
     let finished = run(checker, RUN_LIMIT);
     let last = finished.stdout.lines().last().unwrap_or_default();
     assert!(
@@ -635,7 +603,12 @@ fn diagnosed(server: &str, args: &[&str], break_row: Option<&str>, diagnosis: &s
     let marker = unique_marker();
     let mut command = checker(&marker);
     command
-        .args(["--server-cmd", server, "--exercise", "7"])
+        .args([
+            "--server-cmd",
+            server,
+            "--exercise",
+            &course::last().to_string(),
+        ])
         .args(args);
     if let Some(row) = break_row {
         command.env("BREAK_ROW", row);
@@ -701,7 +674,12 @@ fn ctrl_c_in_the_middle_of_a_run_stops_every_server() {
     let _turn = heavy();
     let marker = unique_marker();
     let mut checker = checker(&marker);
-    checker.args(["--server-cmd", &command, "--exercise", "7"]);
+    checker.args([
+        "--server-cmd",
+        &command,
+        "--exercise",
+        &course::last().to_string(),
+    ]);
     let started = Instant::now();
     let mut child = checker.spawn().expect("the checker starts");
     let stderr = collect(child.stderr.take().expect("piped"));

@@ -130,7 +130,7 @@ pub fn row_coverage_problems(root: &Path) -> Vec<String> {
     let broken_server = read("testing/broken-server/src/main.rs");
     let break_tests = read("checker/tests/rows_can_fail.rs");
     let mut problems = Vec::new();
-    for row in ROWS {
+    for row in ROWS.iter() {
         let quoted = format!("\"{}\"", row.id);
         if !broken_server.contains(&quoted) {
             problems.push(format!(

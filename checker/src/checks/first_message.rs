@@ -1,15 +1,83 @@
-//! Rows of the first-message chapter: a socket that arrives without a cookie
-//! or a token authenticates with its first frame, or is closed.
+//! Rows `first-message.*`: the token sent as the socket's first frame.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::contract::{BadSetting, expect_refusals};
 use super::rooms::{BOARD_1, join, message};
 use super::{Ctx, ensure, member, unknown_secret};
 use crate::client::{FRAME_LIMIT, Upgrade, seconds};
 use crate::report::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
+
+/// `first-message.timeout` runs its server with this setting, and expects
+/// the close after this long.
+const AUTH_TIMEOUT_SETTING: (&str, &str) = ("AUTH_TIMEOUT_MS", "300");
+const AUTH_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "first-message.auth",
+        exercise: 5,
+        retired_after: None,
+        name: "an auth frame as the first message authenticates",
+        book: "first-message.md#the-auth-frame",
+        setup: FRESH,
+        hint: "With no cookie and no token, read one frame first: {\"type\":\"auth\",\"token\":T} with a known token authenticates.",
+        check: check!(auth_frame),
+    },
+    Row {
+        id: "first-message.in-order",
+        exercise: 5,
+        retired_after: None,
+        name: "frames sent right after the auth frame are handled in order",
+        book: "first-message.md#the-auth-frame",
+        setup: FRESH,
+        hint: "Read the auth frame from the same stream the message loop reads afterwards, so a frame that arrives right behind it is not lost.",
+        check: check!(in_order),
+    },
+    Row {
+        id: "first-message.not-auth",
+        exercise: 5,
+        retired_after: None,
+        name: "any other first frame closes 4001 Unauthorized and is not acted on",
+        book: "first-message.md#the-unauthenticated-window",
+        setup: FRESH,
+        hint: "Until the auth frame succeeded nothing is handled: any other first frame closes 4001 'Unauthorized'.",
+        check: check!(not_auth),
+    },
+    Row {
+        id: "first-message.not-json",
+        exercise: 5,
+        retired_after: None,
+        name: "a first frame that is not JSON closes 4001 Unauthorized",
+        book: "first-message.md#the-unauthenticated-window",
+        setup: FRESH,
+        hint: "Before authentication a frame that does not parse is not Invalid JSON: close 4001 'Unauthorized'.",
+        check: check!(not_json),
+    },
+    Row {
+        id: "first-message.wrong-token",
+        exercise: 5,
+        retired_after: None,
+        name: "a wrong token in the auth frame closes 4001 Invalid token",
+        book: "first-message.md#the-auth-frame",
+        setup: FRESH,
+        hint: "An auth frame with an unknown token closes 4001 'Invalid token'.",
+        check: check!(wrong_token),
+    },
+    Row {
+        id: "first-message.timeout",
+        exercise: 5,
+        retired_after: None,
+        name: "silence closes 4001 Authentication timeout after AUTH_TIMEOUT_MS",
+        book: "first-message.md#the-timeout",
+        setup: Setup::Server(&[AUTH_TIMEOUT_SETTING]),
+        hint: "Wrap the wait for the first frame in a timeout of AUTH_TIMEOUT_MS and close 4001 'Authentication timeout' when it fires.",
+        check: check!(timeout),
+    },
+];
 
 fn auth(token: &str) -> serde_json::Value {
     json!({"type": "auth", "token": token})
@@ -77,7 +145,7 @@ pub async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
 
 /// The row's server runs with `AUTH_TIMEOUT_MS=300`.
 pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
-    let auth_timeout = Duration::from_millis(300);
+    let auth_timeout = AUTH_TIMEOUT;
     // The server's clock starts when it accepts the upgrade, a little before
     // the checker sees the handshake finish.
     let earliest = Duration::from_millis(250);
@@ -97,12 +165,4 @@ pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
         ),
         format!("the close after {} ms", after.as_millis()),
     )
-}
-
-pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
-    let cases = ["0", "abc", "3600001"]
-        .iter()
-        .map(|value| BadSetting::new("AUTH_TIMEOUT_MS", value))
-        .collect();
-    expect_refusals(&ctx, cases).await
 }

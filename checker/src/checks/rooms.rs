@@ -1,14 +1,98 @@
-//! Rows of the rooms chapter: joining, typing, leaving, closing, and the
-//! answers to bad messages.
+//! Rows `rooms.*`: joining, typing, leaving, closing, and forbidden boards.
 //!
 //! Whether a frame did *not* arrive is proven with the probe: an unknown
 //! message type whose answer must be the very next frame on that socket.
 
 use serde_json::{Value, json};
 
-use super::{CAROL, Ctx, User, member, other_member};
+use super::{BOB, CAROL, Ctx, User, member, other_member};
 use crate::client::Ws;
 use crate::report::Failure;
+use crate::rows::{FRESH, Row, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "rooms.join",
+        exercise: 3,
+        retired_after: None,
+        name: "join answers joined and tells the others, viewers count sockets",
+        book: "rooms.md#joining-a-board",
+        setup: FRESH,
+        hint: "Add the socket to the board, answer joined with the board's socket count, and send user_joined to every other socket in it.",
+        check: check!(join_board),
+    },
+    Row {
+        id: "rooms.join-again",
+        exercise: 3,
+        retired_after: None,
+        name: "joining again answers joined and tells nobody",
+        book: "rooms.md#joining-a-board",
+        setup: FRESH,
+        hint: "When the socket is already in the board, answer joined again without adding it twice or telling the others.",
+        check: check!(join_again),
+    },
+    Row {
+        id: "rooms.viewers-count-sockets",
+        exercise: 3,
+        retired_after: None,
+        name: "two sockets of one user count as two viewers and hear each other",
+        book: "rooms.md#joining-a-board",
+        setup: FRESH,
+        hint: "Key board membership by socket, not by user: a second socket of the same user is another viewer and hears the first.",
+        check: check!(viewers_count_sockets),
+    },
+    Row {
+        id: "rooms.typing",
+        exercise: 3,
+        retired_after: None,
+        name: "typing reaches the others in the board only",
+        book: "rooms.md#typing",
+        setup: FRESH,
+        hint: "Send user_typing to every socket of the board except the sender, and to no socket outside the board.",
+        check: check!(typing),
+    },
+    Row {
+        id: "rooms.typing-not-joined",
+        exercise: 3,
+        retired_after: None,
+        name: "typing in a board not joined → Not in board, socket stays open",
+        book: "rooms.md#typing",
+        setup: FRESH,
+        hint: "Answer {\"error\":\"Not in board\"} and keep the socket open.",
+        check: check!(typing_not_joined),
+    },
+    Row {
+        id: "rooms.leave",
+        exercise: 3,
+        retired_after: None,
+        name: "leave tells the others user_left, the sender hears nothing",
+        book: "rooms.md#leaving-and-closing",
+        setup: FRESH,
+        hint: "Remove the socket from the board and send user_left with the new count to the others only; a board not joined is Not in board.",
+        check: check!(leave),
+    },
+    Row {
+        id: "rooms.close",
+        exercise: 3,
+        retired_after: None,
+        name: "closing a socket sends user_left to its boards",
+        book: "rooms.md#leaving-and-closing",
+        setup: FRESH,
+        hint: "When a socket's loop ends, for whatever reason, remove it from every board it joined and tell the others.",
+        check: check!(close),
+    },
+    Row {
+        id: "rooms.forbidden",
+        exercise: 6,
+        retired_after: None,
+        name: "joining a board the user may not see → Forbidden and close 4003",
+        book: "close-codes.md#forbidden-boards",
+        setup: FRESH,
+        hint: "Check board membership in the database on join; a non-member or an unknown board gets Forbidden and 4003.",
+        check: check!(forbidden),
+    },
+];
 
 pub const BOARD_1: &str = "board-1";
 const BOARD_2: &str = "board-2";
@@ -37,7 +121,7 @@ fn user_typing(user: &User) -> Value {
     json!({"type": "user_typing", "user": user.json()})
 }
 
-fn error(message: &str) -> Value {
+pub fn error(message: &str) -> Value {
     json!({"error": message})
 }
 
@@ -129,36 +213,19 @@ pub async fn close(ctx: Ctx) -> Result<(), Failure> {
     b.expect_json(&user_left(closer, 1)).await.map(|_| ())
 }
 
-pub async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
-    let mut ws = ctx.cookie_socket(member()).await?;
-    ws.send_text("{\"type\": \"join\", ").await?;
-    ws.expect_json(&error("Invalid JSON")).await?;
-    // Valid JSON, but in a binary frame: still not a message.
-    ws.send_binary(message("join", BOARD_1).to_string().as_bytes())
+pub async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
+    // Bob is not in board-2 and Carol is not in board-1.
+    let (outsider, board) = if rand::random_bool(0.5) {
+        (&BOB, "board-2")
+    } else {
+        (&CAROL, "board-1")
+    };
+    let mut ws = ctx.cookie_socket(outsider).await?;
+    ws.send_json(&json!({"type": "join", "boardId": board}))
         .await?;
-    ws.expect_json(&error("Invalid JSON")).await?;
-    ws.probe().await
-}
-
-pub async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
+    ws.expect_rejection("Forbidden", 4003, "Forbidden").await?;
     let mut ws = ctx.cookie_socket(member()).await?;
-    let messages = [
-        json!({"type": "join"}),
-        json!({"type": "typing", "boardId": 1}),
-        json!({"type": "leave", "boardId": null}),
-    ];
-    for message in messages {
-        ws.send_json(&message).await?;
-        ws.expect_json(&error("Invalid message")).await?;
-    }
-    ws.probe().await
-}
-
-pub async fn unknown_type(ctx: Ctx) -> Result<(), Failure> {
-    let mut ws = ctx.cookie_socket(member()).await?;
-    for message in [message("dance", BOARD_1), json!({"boardId": BOARD_1})] {
-        ws.send_json(&message).await?;
-        ws.expect_json(&error("Unknown message type")).await?;
-    }
-    ws.probe().await
+    ws.send_json(&json!({"type": "join", "boardId": "board-404"}))
+        .await?;
+    ws.expect_rejection("Forbidden", 4003, "Forbidden").await
 }

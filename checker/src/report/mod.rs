@@ -3,7 +3,7 @@
 //!
 //! A failure always says what was sent, what was expected and what came back,
 //! in the protocol's own terms (`close 4001 'Unauthorized'`, a JSON frame), so
-//! that it can be compared with PROTOCOL and the book without reading the
+//! that it can be compared with the contract (the book's appendix) without reading the
 //! checker. The closing line `N passed, M failed` has exactly that shape
 //! because CI and the tests read it.
 
@@ -193,7 +193,7 @@ pub fn print_row_table() {
     // Written without println!, which panics when a reader such as `head`
     // closes the pipe early.
     let mut out = std::io::stdout().lock();
-    for row in ROWS {
+    for row in ROWS.iter() {
         let retired = row.retired_after.map_or("-".to_owned(), |n| n.to_string());
         let line = format!(
             "{}\t{}\t{}\t{}\t{}\t{}",

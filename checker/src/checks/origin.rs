@@ -1,15 +1,58 @@
-//! Rows of the origin-checks chapter: which `Origin` may open a
-//! cookie-authenticated socket.
-//!
-//! Refused upgrades are sent as plain HTTP requests, so that the status, the
-//! content type and the body of the 403 can all be read; accepted ones are
-//! real sockets that must get the authenticated frame.
+//! Rows `origin.*`: refusing cookie upgrades from foreign origins.
 
 use serde_json::json;
 
 use super::{Ctx, member, unknown_secret};
 use crate::client::Upgrade;
 use crate::report::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "origin.foreign",
+        exercise: 7,
+        retired_after: None,
+        name: "a cookie upgrade from a foreign Origin is refused with 403",
+        book: "origin-checks.md#refusing-foreign-origins",
+        setup: FRESH,
+        hint: "Before looking at the session, compare the Origin of a cookie upgrade with the allowed ones and answer 403 {\"error\":\"Forbidden origin\"}.",
+        check: check!(foreign),
+    },
+    Row {
+        id: "origin.own",
+        exercise: 7,
+        retired_after: None,
+        name: "the server's own origins and no Origin are accepted",
+        book: "origin-checks.md#own-and-allowed-origins",
+        setup: FRESH,
+        hint: "Allow http://127.0.0.1:PORT and http://localhost:PORT with the real port, compared case-insensitively, and requests without an Origin.",
+        check: check!(own),
+    },
+    Row {
+        id: "origin.allowed",
+        exercise: 7,
+        retired_after: None,
+        name: "origins listed in ALLOWED_ORIGINS are accepted",
+        book: "origin-checks.md#own-and-allowed-origins",
+        setup: Setup::Server(&[(
+            "ALLOWED_ORIGINS",
+            " https://app.example/ ,http://other.test:8080",
+        )]),
+        hint: "Split ALLOWED_ORIGINS on commas, trim spaces and a trailing /, and compare scheme, host and port exactly (case aside).",
+        check: check!(allowed),
+    },
+    Row {
+        id: "origin.token-exempt",
+        exercise: 7,
+        retired_after: None,
+        name: "token and credential-less upgrades are not origin-checked",
+        book: "origin-checks.md#token-sockets",
+        setup: FRESH,
+        hint: "Check the Origin only for cookie upgrades: a token parameter or no credential at all skips the check.",
+        check: check!(token_exempt),
+    },
+];
 
 const FOREIGN: &str = "http://evil.example";
 

@@ -1,17 +1,71 @@
-//! Rows of the contract chapter: starting a server, its settings, the seeded
-//! data, the database file, and the HTTP API.
+//! Rows `server.*`: starting a server, its settings, the seeded data and the database file.
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::{ALICE, BOB, CAROL, Ctx, ensure, expect_response, member, unknown_secret};
+use super::{ALICE, BOB, CAROL, Ctx, ensure, member};
 use crate::client::Request;
 use crate::report::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
 use crate::server::describe_status;
 
-/// PROTOCOL: bad settings end the process within 2 seconds of its start. A
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "server.listening",
+        exercise: 1,
+        retired_after: None,
+        name: "prints `listening on http://127.0.0.1:PORT` first, with the real port",
+        book: "contract.md#starting-a-server",
+        setup: FRESH,
+        hint: "Bind first (PORT=0 picks a free port), then print the bound address's port as the first stdout line and flush it.",
+        check: check!(listening),
+    },
+    Row {
+        id: "server.bad-settings",
+        exercise: 1,
+        retired_after: None,
+        name: "bad settings end the process with an error naming the setting",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "Parse every setting before binding and return an error naming it (not unwrap or expect, which panic) so main exits non-zero with that message on stderr.",
+        check: check!(bad_settings),
+    },
+    Row {
+        id: "server.seeded",
+        exercise: 1,
+        retired_after: None,
+        name: "the three seeded users can log in",
+        book: "contract.md#seeded-data",
+        setup: FRESH,
+        hint: "Insert the seed users and boards at every start where they are missing, with hashed passwords.",
+        check: check!(seeded),
+    },
+    Row {
+        id: "server.restart-keeps-data",
+        exercise: 1,
+        retired_after: None,
+        name: "a restart keeps sessions and brings back a deleted seed user",
+        book: "contract.md#the-database",
+        setup: Setup::OwnServers,
+        hint: "Keep sessions in the DATABASE_PATH file, not in memory, and seed with inserts that skip existing rows instead of failing or replacing them.",
+        check: check!(restart_keeps_data),
+    },
+    Row {
+        id: "server.bad-auth-timeout",
+        exercise: 5,
+        retired_after: None,
+        name: "a bad AUTH_TIMEOUT_MS ends the process with an error naming it",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "Parse AUTH_TIMEOUT_MS like the other settings: a plain integer from 1 to 3600000, or an error naming it.",
+        check: check!(bad_auth_timeout),
+    },
+];
+
+/// The contract: bad settings end the process within 2 seconds of its start. A
 /// little slack covers the checker's own scheduling on a busy machine.
 const REFUSAL_LIMIT: Duration = Duration::from_millis(2_500);
 
@@ -176,68 +230,10 @@ pub async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
-    ctx.login(member()).await.map(|_| ())
-}
-
-pub async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
-    let user = member();
-    let attempts = [
-        (user.username, "wrong-password"),
-        (user.username, super::other_member(user).password),
-        ("mallory", "mallory-password"),
-        ("", ""),
-    ];
-    for (username, password) in attempts {
-        let request =
-            Request::post("/api/login").json(&json!({"username": username, "password": password}));
-        expect_response(&ctx, request, 401, &json!({"error": "Invalid credentials"})).await?;
-    }
-    Ok(())
-}
-
-pub async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
-    let user = member();
-    let json_body = |body: &str| {
-        Request::post("/api/login")
-            .header("Content-Type", "application/json")
-            .body(body)
-    };
-    let requests = [
-        json_body("{\"username\": \"alice\""),
-        json_body(&json!({"username": user.username}).to_string()),
-        json_body(&json!({"username": user.username, "password": 5}).to_string()),
-        // A valid body that does not say it is JSON.
-        Request::post("/api/login")
-            .body(&json!({"username": user.username, "password": user.password}).to_string()),
-    ];
-    for request in requests {
-        let response = ctx.send(request.clone()).await?;
-        let has_error = response
-            .json()
-            .is_some_and(|body| body["error"].is_string());
-        ensure(
-            response.status == 400 && has_error,
-            request.describe(),
-            "400 {\"error\":\"<message>\"}",
-            response.describe(),
-        )?;
-    }
-    Ok(())
-}
-
-pub async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
-    let user = member();
-    let session = ctx.login(user).await?;
-    let request = Request::get("/api/me").cookie(&session);
-    expect_response(&ctx, request, 200, &json!({"user": user.json()})).await?;
-    Ok(())
-}
-
-pub async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
-    let unauthorized = json!({"error": "Unauthorized"});
-    expect_response(&ctx, Request::get("/api/me"), 401, &unauthorized).await?;
-    let unknown = Request::get("/api/me").cookie(&unknown_secret());
-    expect_response(&ctx, unknown, 401, &unauthorized).await?;
-    Ok(())
+pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
+    let cases = ["0", "abc", "3600001"]
+        .iter()
+        .map(|value| BadSetting::new("AUTH_TIMEOUT_MS", value))
+        .collect();
+    expect_refusals(&ctx, cases).await
 }

@@ -1,0 +1,48 @@
+//! Rows `close.*`: the client's own close, and a message too big.
+
+use serde_json::json;
+
+use super::{Ctx, member};
+use crate::report::Failure;
+use crate::rows::{FRESH, Row, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "close.normal",
+        exercise: 6,
+        retired_after: None,
+        name: "a client close 1000 is answered with close 1000",
+        book: "close-codes.md#normal-closure",
+        setup: FRESH,
+        hint: "When the client closes, answer its close frame with 1000 instead of dropping the connection.",
+        check: check!(normal_close),
+    },
+    Row {
+        id: "close.too-big",
+        exercise: 6,
+        retired_after: None,
+        name: "a message over 64 KiB closes 1009",
+        book: "close-codes.md#messages-too-big",
+        setup: FRESH,
+        hint: "Set the upgrade's maximum message size to 65,536 bytes and close 1009 when a message exceeds it.",
+        check: check!(too_big),
+    },
+];
+
+/// The largest message a server must accept (64 KiB).
+const LARGEST_MESSAGE: usize = 65_536;
+
+pub async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.cookie_socket(member()).await?;
+    ws.send_close(1000).await?;
+    ws.expect_close_code(1000).await
+}
+
+pub async fn too_big(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.cookie_socket(member()).await?;
+    ws.send_text(&"x".repeat(LARGEST_MESSAGE)).await?;
+    ws.expect_json(&json!({"error": "Invalid JSON"})).await?;
+    ws.send_text(&"x".repeat(LARGEST_MESSAGE + 1)).await?;
+    ws.expect_close_code(1009).await
+}

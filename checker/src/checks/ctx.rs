@@ -1,0 +1,311 @@
+//! The context of one row: the server the runner started for it (if any),
+//! a way to start more on fresh database files, the row's transcript, and
+//! the steps most rows share (log in, issue a token, open an authenticated
+//! socket, run SQL on the row's database).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::User;
+use crate::client::{Request, Response, Transcript, Upgrade, Ws};
+use crate::cookie::session_cookie;
+use crate::report::Failure;
+use crate::server::{Launch, Program, Server, Spawned};
+
+/// What every row of one run shares.
+pub struct RunEnv {
+    pub program: Program,
+    /// A temporary directory for this run's database files.
+    pub dir: PathBuf,
+    pub start_timeout: Duration,
+}
+
+impl RunEnv {
+    pub fn new(program: Program, dir: PathBuf, start_timeout: Duration) -> Self {
+        RunEnv {
+            program,
+            dir,
+            start_timeout,
+        }
+    }
+
+    /// A database file that no server has used yet. The number is counted
+    /// over the whole checker, not per program: several exercises graded at
+    /// once share the run's directory.
+    pub fn fresh_database(&self) -> PathBuf {
+        static DATABASES: AtomicUsize = AtomicUsize::new(0);
+        let n = DATABASES.fetch_add(1, Ordering::SeqCst);
+        self.dir.join(format!("board-{n}.db"))
+    }
+}
+
+/// The context of one row.
+pub struct Ctx {
+    env: Arc<RunEnv>,
+    transcript: Transcript,
+    /// Every server started for this row, so that the runner can diagnose
+    /// and stop them whatever the check did.
+    servers: Arc<Mutex<Vec<Arc<Server>>>>,
+    main: Option<(Arc<Server>, PathBuf)>,
+}
+
+impl Ctx {
+    pub fn new(
+        env: Arc<RunEnv>,
+        transcript: Transcript,
+        servers: Arc<Mutex<Vec<Arc<Server>>>>,
+    ) -> Self {
+        Ctx {
+            env,
+            transcript,
+            servers,
+            main: None,
+        }
+    }
+
+    /// Makes `server` (on `database`) the row's server.
+    pub fn set_main(&mut self, server: Arc<Server>, database: PathBuf) {
+        self.main = Some((server, database));
+    }
+
+    pub fn env(&self) -> &RunEnv {
+        &self.env
+    }
+
+    /// The row's server; rows with `Setup::Server` always have one.
+    pub fn server(&self) -> &Arc<Server> {
+        &self
+            .main
+            .as_ref()
+            .expect("this row's setup starts a server")
+            .0
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server().port()
+    }
+
+    pub fn database(&self) -> &Path {
+        &self
+            .main
+            .as_ref()
+            .expect("this row's setup starts a server")
+            .1
+    }
+
+    fn settings(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Spawns a server without waiting for its listening line.
+    pub fn spawn(&self, database: &Path, settings: &[(&str, &str)]) -> Result<Spawned, Failure> {
+        let settings = Ctx::settings(settings);
+        let launch = Launch {
+            program: &self.env.program,
+            database_path: database,
+            settings: &settings,
+            start_timeout: self.env.start_timeout,
+        };
+        crate::server::spawn(&launch).map_err(|failure| {
+            Failure::new(
+                "start the server",
+                "a running server",
+                "it could not be started",
+            )
+            .with_diagnosis(failure.summary, failure.output)
+        })
+    }
+
+    /// Starts a server on `database` and waits for its listening line.
+    pub async fn start(
+        &self,
+        database: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Arc<Server>, Failure> {
+        let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = if shown.is_empty() {
+            "start the server".to_owned()
+        } else {
+            format!("start the server with {}", shown.join(" "))
+        };
+        let server = self
+            .spawn(database, settings)?
+            .listening(self.env.start_timeout)
+            .await
+            .map_err(|failure| {
+                Failure::new(
+                    request,
+                    "`listening on http://127.0.0.1:PORT` as the first stdout line",
+                    "see below",
+                )
+                .with_diagnosis(failure.summary, failure.output)
+            })?;
+        let server = Arc::new(server);
+        self.servers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(server.clone());
+        Ok(server)
+    }
+
+    /// Sends a request to the row's server.
+    pub async fn send(&self, request: Request) -> Result<Response, Failure> {
+        request.send(self.port()).await
+    }
+
+    /// Logs `user` in on the server at `port` and returns the session id.
+    pub async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
+        let request = Request::post("/api/login")
+            .json(&json!({"username": user.username, "password": user.password}));
+        let response = request.send(port).await?;
+        let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
+        if !response.is(200, &json!({"user": user.json()})) {
+            return Err(Failure::new(
+                request.describe(),
+                expected,
+                response.describe(),
+            ));
+        }
+        match session_cookie(response.headers_named("set-cookie")) {
+            Some(cookie) if !cookie.value.is_empty() => Ok(cookie.value),
+            _ => Err(Failure::new(
+                request.describe(),
+                expected,
+                format!(
+                    "{} without a `Set-Cookie: session=...` header",
+                    response.describe()
+                ),
+            )),
+        }
+    }
+
+    pub async fn login(&self, user: &User) -> Result<String, Failure> {
+        self.login_on(self.port(), user).await
+    }
+
+    /// Issues an API token for the session.
+    pub async fn issue_token(&self, session: &str) -> Result<String, Failure> {
+        let request = Request::post("/api/tokens").cookie(session);
+        let response = self.send(request.clone()).await?;
+        match response.json() {
+            Some(body)
+                if response.status == 201
+                    && body["token"].as_str().is_some_and(|t| !t.is_empty()) =>
+            {
+                Ok(body["token"].as_str().unwrap_or_default().to_owned())
+            }
+            _ => Err(Failure::new(
+                request.describe(),
+                "201 {\"token\":\"...\"}",
+                response.describe(),
+            )),
+        }
+    }
+
+    /// Logs `user` in and returns a fresh API token.
+    pub async fn token_for(&self, user: &User) -> Result<String, Failure> {
+        let session = self.login(user).await?;
+        self.issue_token(&session).await
+    }
+
+    /// Opens a socket on the row's server.
+    pub async fn socket(&self, label: &str, upgrade: Upgrade) -> Result<Ws, Failure> {
+        Ws::connect(self.port(), label, upgrade, &self.transcript).await
+    }
+
+    /// Opens a socket and expects `user`'s authenticated frame first.
+    pub async fn authenticated(
+        &self,
+        label: &str,
+        upgrade: Upgrade,
+        user: &User,
+    ) -> Result<Ws, Failure> {
+        let mut ws = self.socket(label, upgrade).await?;
+        ws.expect_json(&user.authenticated()).await?;
+        Ok(ws)
+    }
+
+    /// Logs `user` in and opens an authenticated cookie socket labelled with
+    /// the username.
+    pub async fn cookie_socket(&self, user: &User) -> Result<Ws, Failure> {
+        let session = self.login(user).await?;
+        self.authenticated(user.username, Upgrade::cookie(&session), user)
+            .await
+    }
+
+    /// Runs one statement on the row's database, as an administrator would
+    /// behind the server's back. Returns the number of rows changed.
+    pub async fn sql(&self, statement: &str, parameters: Vec<Value>) -> Result<usize, Failure> {
+        self.on_database(
+            statement,
+            parameters,
+            "the statement to run on DATABASE_PATH",
+            |c, s, p| c.execute(s, p),
+        )
+        .await
+    }
+
+    /// Reads one integer from the row's database.
+    pub async fn sql_integer(&self, query: &str, parameters: Vec<Value>) -> Result<i64, Failure> {
+        self.on_database(
+            query,
+            parameters,
+            "one integer from DATABASE_PATH",
+            |c, q, p| c.query_row(q, p, |row| row.get(0)),
+        )
+        .await
+    }
+
+    /// Opens the row's database with the checker's own connection (foreign
+    /// keys off, as the contract says) on a blocking thread, and runs `run` with
+    /// the SQL and its parameters. A failure names the SQL and `expected`.
+    async fn on_database<T: Send + 'static>(
+        &self,
+        sql: &str,
+        parameters: Vec<Value>,
+        expected: &str,
+        run: impl FnOnce(
+            &rusqlite::Connection,
+            &str,
+            rusqlite::ParamsFromIter<Vec<rusqlite::types::Value>>,
+        ) -> rusqlite::Result<T>
+        + Send
+        + 'static,
+    ) -> Result<T, Failure> {
+        let path = self.database().to_owned();
+        let shown = format!("{sql} with {}", Value::Array(parameters.clone()));
+        let sql = sql.to_owned();
+        let result = tokio::task::spawn_blocking(move || -> rusqlite::Result<T> {
+            let connection = rusqlite::Connection::open(&path)?;
+            connection.busy_timeout(Duration::from_secs(2))?;
+            let parameters: Vec<rusqlite::types::Value> =
+                parameters.iter().map(sql_value).collect();
+            run(&connection, &sql, rusqlite::params_from_iter(parameters))
+        })
+        .await;
+        let error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
+        };
+        Err(Failure::new(shown, expected, error))
+    }
+}
+
+fn sql_value(value: &Value) -> rusqlite::types::Value {
+    match value {
+        Value::Number(n) => n.as_i64().map_or(
+            rusqlite::types::Value::Null,
+            rusqlite::types::Value::Integer,
+        ),
+        Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+        _ => rusqlite::types::Value::Null,
+    }
+}

@@ -1,0 +1,99 @@
+//! Rows `expiry.*`: a session past its TTL, at connect and while connected.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{CLOSE_LIMIT, Ctx, ensure, member, unix_now};
+use crate::client::Upgrade;
+use crate::report::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "expiry.at-connect",
+        exercise: 6,
+        retired_after: None,
+        name: "an expired session gets Session expired and close 4002",
+        book: "close-codes.md#expired-sessions",
+        setup: FRESH,
+        hint: "Compare the session's expires_at with the clock at connect time: expired sessions get Session expired and 4002, not 4001.",
+        check: check!(expired_at_connect),
+    },
+    Row {
+        id: "expiry.while-connected",
+        exercise: 6,
+        retired_after: None,
+        name: "a session reaching its TTL closes its sockets 4002 within 1 s, token sockets stay",
+        book: "close-codes.md#expired-sessions",
+        setup: Setup::Server(&[("SESSION_TTL_SECS", "1")]),
+        hint: "Give each cookie socket a timer for its session's expires_at (checked at least once a second) that closes it 4002 'Session expired'.",
+        check: check!(expired_while_connected),
+    },
+];
+
+pub async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let past = unix_now() as i64 - 60;
+    let changed = ctx
+        .sql(
+            "UPDATE sessions SET expires_at = ?1 WHERE user_id = ?2",
+            vec![json!(past), json!(user.id)],
+        )
+        .await?;
+    ensure(
+        changed > 0,
+        format!(
+            "UPDATE sessions SET expires_at = {past} WHERE user_id = '{}'",
+            user.id
+        ),
+        "the session row of the login to change",
+        "no row in the sessions table",
+    )?;
+    let mut ws = ctx.socket(user.username, Upgrade::cookie(&session)).await?;
+    ws.expect_rejection("Session expired", 4002, "Session expired")
+        .await
+}
+
+/// The row's server runs with `SESSION_TTL_SECS=1`.
+pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
+    // expires_at is the login second (rounded down) + 1: log in just after a
+    // second begins, so nearly a whole second is left to open the sockets.
+    let into_second = unix_now().fract();
+    tokio::time::sleep(Duration::from_secs_f64(1.0 - into_second + 0.02)).await;
+    let user = member();
+    let session = ctx.login(user).await?;
+    let token = ctx.issue_token(&session).await?;
+    let mut cookie_ws = ctx
+        .authenticated(user.username, Upgrade::cookie(&session), user)
+        .await?;
+    let token_label = format!("{}-token", user.username);
+    let mut token_ws = ctx
+        .authenticated(&token_label, Upgrade::token(&token), user)
+        .await?;
+    let expires_at = ctx
+        .sql_integer(
+            "SELECT MAX(expires_at) FROM sessions WHERE user_id = ?1",
+            vec![json!(user.id)],
+        )
+        .await? as f64;
+
+    let latest = expires_at + CLOSE_LIMIT.as_secs_f64();
+    let limit = Duration::from_secs_f64((latest - unix_now()).max(0.0));
+    cookie_ws
+        .expect_close_allowing_error(4002, "Session expired", limit)
+        .await?;
+    let closed_at = unix_now();
+    ensure(
+        closed_at >= expires_at - 0.05,
+        cookie_ws.request(),
+        format!("close 4002 'Session expired' once the clock reaches expires_at ({expires_at})"),
+        format!(
+            "the close {:.2} s before expires_at",
+            expires_at - closed_at
+        ),
+    )?;
+    token_ws.probe().await
+}

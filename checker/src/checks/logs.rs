@@ -1,0 +1,62 @@
+//! Rows `logs.*`: what the server's output must never show.
+
+use std::time::Duration;
+
+use super::{Ctx, ensure, member, unknown_secret};
+use crate::client::Upgrade;
+use crate::report::Failure;
+use crate::rows::{FRESH, Row, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[Row {
+    id: "logs.token-redacted",
+    exercise: 4,
+    retired_after: None,
+    name: "the request log shows token=[redacted], never the token",
+    book: "token-in-url.md#tokens-leak-through-urls",
+    setup: FRESH,
+    hint: "Redact the token parameter before the request line is logged, for valid and invalid tokens alike.",
+    check: check!(token_redacted),
+}];
+
+/// How long the request log may lag behind the requests it logs.
+const LOG_LIMIT: Duration = Duration::from_secs(1);
+
+pub async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let token = ctx.token_for(user).await?;
+    ctx.authenticated(user.username, Upgrade::token(&token), user)
+        .await?;
+    let bad = unknown_secret();
+    let mut ws = ctx.socket("bad-token", Upgrade::token(&bad)).await?;
+    ws.expect_rejection("Invalid token", 4001, "Invalid token")
+        .await?;
+
+    let request = format!(
+        "GET /ws?token=<{}'s token> and GET /ws?token=<an unknown token>",
+        user.username
+    );
+    let server = ctx.server();
+    let redacted = server
+        .wait_output_contains("token=[redacted]", LOG_LIMIT)
+        .await;
+    let output = server.all_output();
+    for (which, value) in [("the valid token", &token), ("the invalid token", &bad)] {
+        if let Some(line) = output.lines().find(|line| line.contains(value.as_str())) {
+            return Err(Failure::new(
+                &request,
+                "no token value in stdout or stderr",
+                format!("{which} in the output: {}", line.trim()),
+            ));
+        }
+    }
+    ensure(
+        redacted,
+        request,
+        "request log lines showing token=[redacted]",
+        format!(
+            "no `token=[redacted]` in the output within {} s",
+            LOG_LIMIT.as_secs()
+        ),
+    )
+}

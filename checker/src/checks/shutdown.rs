@@ -1,0 +1,55 @@
+//! Rows `shutdown.*`: SIGTERM closes every socket 1001 and the process exits 0.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::{Ctx, ensure, member};
+use crate::client::{Upgrade, seconds};
+use crate::report::Failure;
+use crate::rows::{FRESH, Row, check};
+use crate::server::{STOP_GRACE, describe_status};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[Row {
+    id: "shutdown.going-away",
+    exercise: 6,
+    retired_after: None,
+    name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
+    book: "close-codes.md#shutting-down",
+    setup: FRESH,
+    hint: "On SIGTERM stop accepting, tell every socket (auth-pending ones too) to close 1001 'Server shutting down', and return from main.",
+    check: check!(going_away),
+}];
+
+pub async fn going_away(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let mut authenticated = ctx.cookie_socket(user).await?;
+    // Still waiting for its auth frame when the signal comes.
+    let mut pending = ctx.socket("anonymous", Upgrade::bare()).await?;
+    let server = ctx.server();
+    let signalled = Instant::now();
+    server.signal(Signal::SIGTERM);
+    authenticated
+        .expect_close_allowing_error(1001, "Server shutting down", STOP_GRACE)
+        .await?;
+    pending
+        .expect_close_allowing_error(1001, "Server shutting down", STOP_GRACE)
+        .await?;
+    let left = (STOP_GRACE + Duration::from_millis(300)).saturating_sub(signalled.elapsed());
+    let status = server.wait_exit(left).await;
+    let request = "SIGTERM to the server's process group";
+    match status {
+        None => Err(Failure::new(
+            request,
+            "exit code 0 within 2 s",
+            format!("still running after {}", seconds(STOP_GRACE)),
+        )),
+        Some(status) => ensure(
+            status.success(),
+            request,
+            "exit code 0 within 2 s",
+            describe_status(status),
+        ),
+    }
+}

@@ -1,0 +1,117 @@
+//! What a row expects of a socket's next frames: a JSON frame, a close
+//! with a code and reason (within a bound, after an optional error frame),
+//! a rejection, or nothing more.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{Event, FRAME_LIMIT, QUIET_LIMIT, Ws, close_text, probe, probe_answer, seconds};
+use crate::json::matches;
+use crate::report::Failure;
+
+impl Ws {
+    /// The next frame must be JSON matching `expected` (extra fields allowed).
+    pub async fn expect_json(&mut self, expected: &Value) -> Result<Value, Failure> {
+        let event = self.next_event(FRAME_LIMIT).await;
+        match event.json() {
+            Some(got) if matches(expected, &got) => Ok(got),
+            _ => Err(self.unexpected(format!("frame {expected}"), &event)),
+        }
+    }
+
+    /// The next event must be a close frame with this code and reason.
+    pub async fn expect_close(&mut self, code: u16, reason: &str) -> Result<(), Failure> {
+        self.expect_close_within(code, reason, FRAME_LIMIT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Like [`Ws::expect_close`] with a custom bound; returns when it came.
+    pub async fn expect_close_within(
+        &mut self,
+        code: u16,
+        reason: &str,
+        limit: Duration,
+    ) -> Result<Instant, Failure> {
+        let event = self.next_event(limit).await;
+        if event.is_close(code, reason) {
+            Ok(Instant::now())
+        } else {
+            Err(self.unexpected(close_text(code, reason), &event))
+        }
+    }
+
+    /// the contract's "sends E, closes": the error frame, then the close.
+    pub async fn expect_rejection(
+        &mut self,
+        error: &str,
+        code: u16,
+        reason: &str,
+    ) -> Result<(), Failure> {
+        self.expect_json(&json!({"error": error})).await?;
+        self.expect_close(code, reason).await
+    }
+
+    /// A close that the protocol names without a frame: an error frame before
+    /// it is allowed, not required. Returns when the close came.
+    pub async fn expect_close_allowing_error(
+        &mut self,
+        code: u16,
+        reason: &str,
+        limit: Duration,
+    ) -> Result<Instant, Failure> {
+        let deadline = Instant::now() + limit;
+        let mut event = self.next_event(limit).await;
+        if event.json().is_some_and(|frame| frame["error"].is_string()) {
+            event = self
+                .next_event(deadline.saturating_duration_since(Instant::now()))
+                .await;
+        }
+        if event.is_close(code, reason) {
+            Ok(Instant::now())
+        } else {
+            Err(self.unexpected(close_text(code, reason), &event))
+        }
+    }
+
+    /// A close whose reason is free (1000 answered, 1009): only the code
+    /// counts, and an error frame before it is allowed.
+    pub async fn expect_close_code(&mut self, code: u16) -> Result<(), Failure> {
+        let mut event = self.next_event(FRAME_LIMIT).await;
+        if event.json().is_some_and(|frame| frame["error"].is_string()) {
+            event = self.next_event(FRAME_LIMIT).await;
+        }
+        match event {
+            Event::Close(Some((got, _))) if got == code => Ok(()),
+            _ => Err(self.unexpected(format!("close {code} (any reason)"), &event)),
+        }
+    }
+
+    /// Sends the probe and expects its answer as the very next frame: proof
+    /// that nothing else was queued for this socket and that it is open.
+    pub async fn probe(&mut self) -> Result<(), Failure> {
+        self.send_json(&probe()).await?;
+        let event = self.next_event(FRAME_LIMIT).await;
+        match event.json() {
+            Some(got) if matches(&probe_answer(), &got) => Ok(()),
+            _ => Err(self.unexpected(
+                format!(
+                    "the probe's answer {} as the next frame (nothing else before it)",
+                    probe_answer()
+                ),
+                &event,
+            )),
+        }
+    }
+
+    /// Where no probe exists: nothing at all may arrive for [`QUIET_LIMIT`].
+    pub async fn expect_quiet(&mut self) -> Result<(), Failure> {
+        match self.next_event(QUIET_LIMIT).await {
+            Event::Silence(_) => Ok(()),
+            event => {
+                Err(self.unexpected(format!("nothing within {}", seconds(QUIET_LIMIT)), &event))
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! One WebSocket connection of a row on tokio-tungstenite: what its upgrade
+//! carries, the events a report names, and the frames it sends and reads.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::{REQUEST_LIMIT, Request, Transcript, close_text, seconds, shorten};
+use crate::report::Failure;
+
+/// What a socket's upgrade request carries.
+#[derive(Clone, Debug, Default)]
+pub struct Upgrade {
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Upgrade {
+    /// `GET /ws` with no credential.
+    pub fn bare() -> Self {
+        Upgrade {
+            path: "/ws".to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn cookie(session: &str) -> Self {
+        Upgrade::bare().header("Cookie", &format!("session={session}"))
+    }
+
+    /// `GET /ws?token=<token>`; the token is put in the URL as given.
+    pub fn token(token: &str) -> Self {
+        Upgrade {
+            path: format!("/ws?token={token}"),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn describe(&self) -> String {
+        let mut text = format!("GET {}", self.path);
+        for (name, value) in &self.headers {
+            text.push_str(&format!(", {name}: {value}"));
+        }
+        if self.headers.is_empty() && !self.path.contains('?') {
+            text.push_str(" (no cookie, no token)");
+        }
+        text
+    }
+
+    /// The same upgrade as a plain HTTP request, for rows that expect it to
+    /// be refused with an HTTP answer instead of a socket.
+    pub fn as_http_request(&self) -> Request {
+        let mut request = Request::get(&self.path)
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+    }
+}
+
+/// Something that happened on a socket, as a report names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Text(String),
+    Binary(usize),
+    Close(Option<(u16, String)>),
+    /// The connection ended without a close frame (or failed).
+    Ended(String),
+    Silence(Duration),
+}
+
+impl Event {
+    pub fn json(&self) -> Option<Value> {
+        match self {
+            Event::Text(text) => serde_json::from_str(text).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Event::Text(text) => format!("frame {}", shorten(text)),
+            Event::Binary(len) => format!("a binary frame of {len} bytes"),
+            Event::Close(Some((code, reason))) => format!("close {code} '{reason}'"),
+            Event::Close(None) => "a close frame without a code".to_owned(),
+            Event::Ended(how) => how.clone(),
+            Event::Silence(limit) => format!("no frame within {}", seconds(*limit)),
+        }
+    }
+
+    pub(super) fn is_close(&self, code: u16, reason: &str) -> bool {
+        matches!(self, Event::Close(Some((c, r))) if *c == code && r == reason)
+    }
+}
+
+/// One WebSocket connection of a row.
+pub struct Ws {
+    label: String,
+    upgrade: Upgrade,
+    stream: WebSocketStream<TcpStream>,
+    transcript: Transcript,
+    last_sent: Option<String>,
+}
+
+impl Ws {
+    /// Opens a socket; a refused upgrade is a failure naming the HTTP answer.
+    pub async fn connect(
+        port: u16,
+        label: &str,
+        upgrade: Upgrade,
+        transcript: &Transcript,
+    ) -> Result<Ws, Failure> {
+        let failure = |got: String| {
+            Failure::new(
+                format!("{label}: {}", upgrade.describe()),
+                "the upgrade to succeed",
+                got,
+            )
+        };
+        let mut request = format!("ws://127.0.0.1:{port}{}", upgrade.path)
+            .into_client_request()
+            .map_err(|e| failure(format!("the checker could not build the request: {e}")))?;
+        for (name, value) in &upgrade.headers {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).expect("rows use valid header names");
+            let value = HeaderValue::from_str(value).expect("rows use valid header values");
+            request.headers_mut().append(name, value);
+        }
+        let handshake = async {
+            let tcp = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("could not connect: {e}"))?;
+            tokio_tungstenite::client_async(request, tcp)
+                .await
+                .map_err(|e| match e {
+                    tungstenite::Error::Http(response) => {
+                        let body = response
+                            .body()
+                            .as_deref()
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default();
+                        format!(
+                            "HTTP {} instead of an upgrade {}",
+                            response.status().as_u16(),
+                            shorten(&body)
+                        )
+                        .trim_end()
+                        .to_owned()
+                    }
+                    tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::HandshakeIncomplete,
+                    ) => "the connection closed before the upgrade was answered".to_owned(),
+                    other => format!("the upgrade failed: {other}"),
+                })
+        };
+        transcript.push(format!("{label} → upgrade: {}", upgrade.describe()));
+        match timeout(REQUEST_LIMIT, handshake).await {
+            Err(_) => Err(failure(format!(
+                "no answer to the upgrade within {} s",
+                REQUEST_LIMIT.as_secs()
+            ))
+            .hung()),
+            Ok(Err(got)) => {
+                transcript.push(format!("{label} ← {got}"));
+                Err(failure(got))
+            }
+            Ok(Ok((stream, _))) => Ok(Ws {
+                label: label.to_owned(),
+                upgrade,
+                stream,
+                transcript: transcript.clone(),
+                last_sent: None,
+            }),
+        }
+    }
+
+    /// What a report shows as the request behind an expectation on this
+    /// socket: the upgrade and the last frame sent.
+    pub fn request(&self) -> String {
+        let mut text = format!("{}: {}", self.label, self.upgrade.describe());
+        if let Some(sent) = &self.last_sent {
+            text.push_str(&format!(", then sent {sent}"));
+        }
+        text
+    }
+
+    async fn send(&mut self, message: Message, shown: String) -> Result<(), Failure> {
+        self.transcript.push(format!("{} → {shown}", self.label));
+        self.last_sent = Some(shown);
+        match timeout(REQUEST_LIMIT, self.stream.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Failure::new(
+                self.request(),
+                "the frame to be sent",
+                format!("sending failed: {error}"),
+            )),
+            Err(_) => Err(Failure::new(
+                self.request(),
+                "the frame to be sent",
+                "sending did not finish within 5 s",
+            )
+            .hung()),
+        }
+    }
+
+    pub async fn send_json(&mut self, value: &Value) -> Result<(), Failure> {
+        self.send_text(&value.to_string()).await
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
+        self.send(Message::text(text.to_owned()), shorten(text))
+            .await
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        let shown = format!("binary {}", shorten(&String::from_utf8_lossy(bytes)));
+        self.send(Message::binary(bytes.to_vec()), shown).await
+    }
+
+    /// Sends a close frame with `code` and an empty reason.
+    pub async fn send_close(&mut self, code: u16) -> Result<(), Failure> {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: "".into(),
+        };
+        self.send(Message::Close(Some(frame)), close_text(code, ""))
+            .await
+    }
+
+    /// The next frame, close or end of the connection, waiting at most
+    /// `limit`. Pings and pongs are not events.
+    pub async fn next_event(&mut self, limit: Duration) -> Event {
+        let deadline = Instant::now() + limit;
+        let event = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = match timeout(left, self.stream.next()).await {
+                Err(_) => break Event::Silence(limit),
+                Ok(None) => {
+                    break Event::Ended("the connection ended without a close frame".to_owned());
+                }
+                Ok(Some(Err(error))) => {
+                    break Event::Ended(format!("the connection failed: {error}"));
+                }
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => break Event::Text(text.as_str().to_owned()),
+                Message::Binary(bytes) => break Event::Binary(bytes.len()),
+                Message::Close(frame) => {
+                    break Event::Close(
+                        frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())),
+                    );
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            }
+        };
+        if !matches!(event, Event::Silence(_)) {
+            self.transcript
+                .push(format!("{} ← {}", self.label, event.describe()));
+        }
+        event
+    }
+
+    pub(super) fn unexpected(&self, expected: impl Into<String>, got: &Event) -> Failure {
+        Failure::new(self.request(), expected, got.describe())
+    }
+}

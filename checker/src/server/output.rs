@@ -1,0 +1,229 @@
+//! A server's captured output: both pipes read line by line into one log
+//! in arrival order, bounded, and what a report shows of it.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{Notify, oneshot};
+
+use super::{Server, Stream, describe_status};
+
+/// How many lines of server output a diagnosis shows.
+const SHOWN_OUTPUT_LINES: usize = 25;
+
+/// Lines kept per server; a runaway logger cannot exhaust memory.
+const KEPT_OUTPUT_LINES: usize = 20_000;
+
+/// Everything a server printed, in arrival order.
+#[derive(Default)]
+pub(super) struct OutputLog {
+    pub(super) lines: Vec<(Stream, String)>,
+    pub(super) closed_pipes: usize,
+}
+
+/// Reads one pipe line by line into the shared log. The first stdout line is
+/// also handed to whoever waits for the listening line; `None` means the pipe
+/// closed before any line.
+pub(super) async fn collect(
+    pipe: impl AsyncRead + Unpin,
+    stream: Stream,
+    output: Arc<Mutex<OutputLog>>,
+    changed: Arc<Notify>,
+    mut first_line: Option<oneshot::Sender<Option<String>>>,
+) {
+    let mut reader = BufReader::new(pipe);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let line = String::from_utf8_lossy(&buffer)
+            .trim_end_matches(['\n', '\r'])
+            .to_owned();
+        if let Some(sender) = first_line.take() {
+            let _ = sender.send(Some(line.clone()));
+        }
+        {
+            let mut log = lock(&output);
+            if log.lines.len() >= KEPT_OUTPUT_LINES {
+                log.lines.remove(0);
+            }
+            log.lines.push((stream, line));
+        }
+        changed.notify_waiters();
+    }
+    if let Some(sender) = first_line.take() {
+        let _ = sender.send(None);
+    }
+    lock(&output).closed_pipes += 1;
+    changed.notify_waiters();
+}
+
+pub(super) fn lock(output: &Mutex<OutputLog>) -> MutexGuard<'_, OutputLog> {
+    output
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const BACKTRACE_OMITTED: &str = "(backtrace omitted)";
+
+/// `  12: tokio::runtime::...` and `             at /path/file.rs:1:2`.
+fn is_backtrace_line(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let indented = trimmed.len() < line.len();
+    let frame = trimmed.split_once(": ").is_some_and(|(number, _)| {
+        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+    });
+    indented && (frame || trimmed.starts_with("at ")) || line == "stack backtrace:"
+}
+
+/// Parses `listening on http://127.0.0.1:PORT`, the exact first line that
+/// the contract asks for, and returns a usable (non-zero) port.
+pub fn parse_listening_line(line: &str) -> Option<u16> {
+    let port = line.strip_prefix("listening on http://127.0.0.1:")?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    port.parse::<u16>().ok().filter(|&port| port != 0)
+}
+
+impl Server {
+    /// Every line printed so far on both streams, joined by newlines.
+    pub fn all_output(&self) -> String {
+        let log = lock(&self.output);
+        let mut text = String::new();
+        for (_, line) in &log.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The last stderr line that is not blank.
+    pub fn last_stderr_line(&self) -> Option<String> {
+        lock(&self.output)
+            .lines
+            .iter()
+            .rev()
+            .find(|(stream, line)| *stream == Stream::Stderr && !line.trim().is_empty())
+            .map(|(_, line)| line.clone())
+    }
+
+    /// The tail of the output, as shown under a diagnosis. Backtrace frames
+    /// (printed when the caller has RUST_BACKTRACE set) are left out: the
+    /// panic line and the server's own logs say more in fewer lines.
+    pub fn output_tail(&self) -> Vec<String> {
+        let log = lock(&self.output);
+        let mut shown: Vec<String> = Vec::new();
+        for (_, line) in &log.lines {
+            if is_backtrace_line(line) {
+                if shown.last().is_none_or(|last| last != BACKTRACE_OMITTED) {
+                    shown.push(BACKTRACE_OMITTED.to_owned());
+                }
+            } else {
+                shown.push(line.clone());
+            }
+        }
+        let skip = shown.len().saturating_sub(SHOWN_OUTPUT_LINES);
+        shown.split_off(skip)
+    }
+
+    /// The panic the output shows, if any: `: a todo!() stub was reached
+    /// (<panic line>)` or ` (<panic line>)`.
+    pub(super) fn panic_note(&self) -> Option<String> {
+        let output = self.all_output();
+        let mut lines = output.lines();
+        let panic_line = lines.find(|line| line.contains("panicked at"))?.trim();
+        // Since Rust 1.73 the panic message is on the line after the location.
+        let message = lines
+            .next()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("note:"));
+        let todo = if output.contains("not yet implemented") {
+            ": a todo!() stub was reached"
+        } else {
+            ""
+        };
+        match message {
+            Some(message) if panic_line.ends_with(':') => {
+                Some(format!("{todo} ({panic_line} {message})"))
+            }
+            _ => Some(format!("{todo} ({panic_line})")),
+        }
+    }
+
+    /// Whether the server stopped or panicked on its own during a row: one
+    /// line saying so, or `None` when it looks healthy.
+    pub fn trouble(&self) -> Option<String> {
+        let exited = self
+            .exit_status()
+            .filter(|_| !self.signalled.load(Ordering::SeqCst));
+        let note = self.panic_note();
+        let summary = match (exited, &note) {
+            (Some(status), _) => format!(
+                "the server exited during the row ({})",
+                describe_status(status)
+            ),
+            (None, Some(_)) => "the server panicked during the row".to_owned(),
+            (None, None) => return None,
+        };
+        Some(summary + note.as_deref().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_backtrace_lines() {
+        assert!(is_backtrace_line("stack backtrace:"));
+        assert!(is_backtrace_line("  12: tokio::runtime::task::raw::poll"));
+        assert!(is_backtrace_line(
+            "             at /rustc/abc/library/std/src/panic.rs:359:14"
+        ));
+        assert!(!is_backtrace_line(
+            "thread 'main' panicked at src/main.rs:3:5:"
+        ));
+        assert!(!is_backtrace_line("not yet implemented"));
+        assert!(!is_backtrace_line(
+            "2026-11-25T10:00:00Z  INFO request: GET /ws"
+        ));
+    }
+
+    #[test]
+    fn listening_line_is_exact() {
+        assert_eq!(
+            parse_listening_line("listening on http://127.0.0.1:4000"),
+            Some(4000)
+        );
+        assert_eq!(
+            parse_listening_line("listening on http://127.0.0.1:0"),
+            None
+        );
+        assert_eq!(parse_listening_line("listening on http://127.0.0.1:"), None);
+        assert_eq!(
+            parse_listening_line("listening on http://127.0.0.1:70000"),
+            None
+        );
+        assert_eq!(
+            parse_listening_line("listening on http://localhost:4000"),
+            None
+        );
+        assert_eq!(
+            parse_listening_line("Listening on http://127.0.0.1:4000"),
+            None
+        );
+        assert_eq!(
+            parse_listening_line("listening on http://127.0.0.1:4000/"),
+            None
+        );
+        assert_eq!(
+            parse_listening_line("listening on http://127.0.0.1:+40"),
+            None
+        );
+    }
+}

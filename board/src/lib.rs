@@ -8,6 +8,7 @@
 //! - [`config`]: the settings, read from the environment;
 //! - [`db`]: SQLite with users, boards, sessions and API tokens;
 //! - [`http`]: the REST routes (login, logout, me, tokens) and the session cookie;
+//! - [`page`]: the board page at `GET /`, for trying a server in a browser;
 //! - [`rooms`]: which socket is in which board, and sending to the others;
 //! - [`message`]: parsing what a client sends over a socket;
 //! - [`socket`]: the WebSocket in the contract's terms (JSON frames, close codes);
@@ -33,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod message;
+pub mod page;
 pub mod rooms;
 pub mod socket;
 
@@ -216,10 +218,11 @@ pub fn announce(port: u16) {
         .expect("stdout is writable");
 }
 
-/// The whole HTTP side: the REST routes, the exercise's `/ws` route, and
-/// the request log around both.
+/// The whole HTTP side: the board page, the REST routes, the exercise's
+/// `/ws` route, and the request log around them.
 pub fn router(app: &App, ws_routes: Router<App>) -> Router {
     http::routes()
+        .merge(page::routes())
         .merge(ws_routes)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(app.clone())

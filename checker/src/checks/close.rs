@@ -36,7 +36,10 @@ const LARGEST_MESSAGE: usize = 65_536;
 pub async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_close(1000).await?;
-    ws.expect_close_code(1000).await
+    ws.expect_close_code(1000).await?;
+    // The handshake is done: a real client ends the connection now.
+    drop(ws);
+    Ok(())
 }
 
 pub async fn too_big(ctx: Ctx) -> Result<(), Failure> {

@@ -208,8 +208,9 @@ pub async fn leave(ctx: Ctx) -> Result<(), Failure> {
 }
 
 pub async fn close(ctx: Ctx) -> Result<(), Failure> {
-    let (closer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
-    a.send_close(1000).await?;
+    let (closer, a, _, mut b) = two_in_board_1(&ctx).await?;
+    // Closed like a browser closes: the connection ends with the handshake.
+    a.close(1000).await?;
     b.expect_json(&user_left(closer, 1)).await.map(|_| ())
 }
 

@@ -1,5 +1,7 @@
 //! Rows `shutdown.*`: SIGTERM closes every socket 1001 and the process exits 0.
 
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -8,7 +10,7 @@ use super::{Ctx, ensure, member};
 use crate::client::{Upgrade, seconds};
 use crate::report::Failure;
 use crate::rows::{FRESH, Row, check};
-use crate::server::{STOP_GRACE, describe_status};
+use crate::server::{Program, STOP_GRACE, describe_status};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[Row {
@@ -49,7 +51,30 @@ pub async fn going_away(ctx: Ctx) -> Result<(), Failure> {
             status.success(),
             request,
             "exit code 0 within 2 s",
-            describe_status(status),
+            exit_got(&ctx.env().program, status),
         ),
+    }
+}
+
+/// How the process ended, as a report says it. "killed by SIGTERM" from a
+/// `--server-cmd` without `exec` is the shell, not the server: `sh -c` runs
+/// the command as its child and dies of the checker's own signal, which a
+/// student cannot guess from the status alone.
+fn exit_got(program: &Program, status: ExitStatus) -> String {
+    let described = describe_status(status);
+    match program {
+        Program::Shell(command)
+            if status.signal() == Some(Signal::SIGTERM as i32)
+                && !command.trim_start().starts_with("exec ") =>
+        {
+            format!(
+                "{described}, but that process is the shell `sh -c {command:?}`, not the server: \
+                 the shell runs the command as its child and died of the checker's own SIGTERM; \
+                 start the command with `exec` (--server-cmd \"exec {}\") so that the server \
+                 replaces the shell and gets the signal itself",
+                command.trim()
+            )
+        }
+        _ => described,
     }
 }

@@ -9,6 +9,8 @@
 //! exactly that row to fail, with that row's expectation in the report.
 //! `BREAK_ROW=hang-after-upgrade` accepts every upgrade and then never sends
 //! anything, for the checker's robustness tests.
+//! `CLOSE_ON_TCP_END=1` reports a socket closed only when its TCP connection
+//! ends, like a server on Node's `ws` (see [`tcp_end`]).
 //!
 //! It is its own compact program on top of `board`'s public pieces rather
 //! than a copy of a solution: every break is one line of [`BREAKS`] plus a
@@ -27,7 +29,7 @@ use std::{
 use axum::{
     Router,
     body::{Body, to_bytes},
-    extract::{Query, Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, Extension, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -44,6 +46,8 @@ use board::{
     socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
 };
 use serde_json::{Value, json};
+
+mod tcp_end;
 
 /// The pseudo-row of the robustness test: upgrade, then silence.
 const HANG: &str = "hang-after-upgrade";
@@ -283,7 +287,11 @@ async fn start() -> Result<(), ConfigError> {
     board::shut_down_on_signal(&app);
     let router = board::router(&app, Router::new().route("/ws", get(upgrade)))
         .layer(middleware::from_fn(tamper));
-    board::serve(listener, app, router).await;
+    if tcp_end::on() {
+        tcp_end::serve(listener, app, router).await;
+    } else {
+        board::serve(listener, app, router).await;
+    }
     Ok(())
 }
 
@@ -485,6 +493,7 @@ async fn upgrade(
     Query(query): Query<Vec<(String, String)>>,
     jar: CookieJar,
     headers: HeaderMap,
+    tcp: Option<Extension<ConnectInfo<tcp_end::TcpEnd>>>,
 ) -> Response {
     if broken(HANG) {
         return ws.on_upgrade(|socket| async move {
@@ -519,9 +528,10 @@ async fn upgrade(
     } else {
         ws.max_message_size(MAX_MESSAGE_BYTES)
     };
+    let tcp = tcp.map(|Extension(ConnectInfo(tcp))| tcp);
     ws.on_upgrade(move |ws| {
-        let life = live(app.clone(), Socket::from(ws), credential);
-        app.track(life)
+        let life = live(app.clone(), Socket::from(ws), credential, tcp);
+        tcp_end::track(app.track(life))
     })
 }
 
@@ -550,7 +560,9 @@ fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
 }
 
 /// One socket from its upgrade to its close.
-async fn live(app: App, mut socket: Socket, credential: Credential) {
+/// With `tcp` (`CLOSE_ON_TCP_END=1`), a client's close takes effect only
+/// when its connection ends, as with Node's `ws` (see [`tcp_end`]).
+async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<tcp_end::TcpEnd>) {
     let pending_hear_shutdown = !broken("shutdown.going-away");
     let who = tokio::select! {
         who = identify(&app, &mut socket, credential) => who,
@@ -572,6 +584,11 @@ async fn live(app: App, mut socket: Socket, credential: Credential) {
         .await;
     let mut mailbox = app.rooms.mailbox();
     let goodbye = converse(&app, &mut socket, &user, session.as_ref(), &mut mailbox).await;
+    if let (Some(tcp), Some(NORMAL)) = (&tcp, goodbye) {
+        // Answers the close (the read flushes it), then waits for the end.
+        let _ = socket.recv().await;
+        tcp.ended(&app).await;
+    }
     seats().retain(|(_, socket, _)| *socket != mailbox.id);
     if !broken("rooms.close") {
         for (board, viewers) in app.rooms.leave_all(mailbox.id) {

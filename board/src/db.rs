@@ -11,6 +11,11 @@
 //! cost more than it saves. The slow part, checking a password, runs outside
 //! the lock (see [`crate::http`]).
 //!
+//! A query can fail (the file is locked by an administrator's long write,
+//! the disk is full, a table was dropped): every query returns a
+//! [`DbError`] then instead of panicking, so the REST routes answer 500 and
+//! a socket is closed 1011, and the server keeps serving everyone else.
+//!
 //! Secrets are stored hashed: a session id or an API token is only ever kept
 //! as its SHA-256, so a copy of the database file does not hand out working
 //! credentials. The raw value exists only in the client's cookie or token.
@@ -26,6 +31,25 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::ConfigError;
+
+/// A query that failed. Its text is for the server's log, not for clients:
+/// they get a generic "Internal error".
+#[derive(Debug)]
+pub struct DbError(rusqlite::Error);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "database error: {}", self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        DbError(error)
+    }
+}
 
 /// A user as the frames and REST bodies show it: `{"id":..,"name":..}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -171,8 +195,9 @@ impl Database {
     }
 
     /// The user with this id, if it still exists.
-    pub fn user(&self, user_id: &str) -> Option<User> {
-        self.lock()
+    pub fn user(&self, user_id: &str) -> Result<Option<User>, DbError> {
+        Ok(self
+            .lock()
             .query_row(
                 "SELECT id, name FROM users WHERE id = ?1",
                 [user_id],
@@ -183,13 +208,13 @@ impl Database {
                     })
                 },
             )
-            .optional()
-            .expect("query on a known table")
+            .optional()?)
     }
 
     /// The user and stored password hash for a login name.
-    pub fn login_record(&self, username: &str) -> Option<(User, String)> {
-        self.lock()
+    pub fn login_record(&self, username: &str) -> Result<Option<(User, String)>, DbError> {
+        Ok(self
+            .lock()
             .query_row(
                 "SELECT id, name, password_hash FROM users WHERE username = ?1",
                 [username],
@@ -203,35 +228,33 @@ impl Database {
                     ))
                 },
             )
-            .optional()
-            .expect("query on a known table")
+            .optional()?)
     }
 
     /// Starts a session for `user_id` that lives for `ttl`, and returns the
     /// raw session id for the cookie. Only its hash is stored.
-    pub fn create_session(&self, user_id: &str, ttl: Duration) -> String {
+    pub fn create_session(&self, user_id: &str, ttl: Duration) -> Result<String, DbError> {
         let id = random_secret();
         // Whole seconds, rounded down, as the contract defines expiry.
         let expires_at = unix_now() + i64::try_from(ttl.as_secs()).expect("TTL is at most a year");
-        self.lock()
-            .execute(
-                "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![hash_secret(&id), user_id, expires_at],
-            )
-            .expect("insert into a known table");
-        id
+        self.lock().execute(
+            "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash_secret(&id), user_id, expires_at],
+        )?;
+        Ok(id)
     }
 
     /// The session with this raw id, expired or not: the caller decides,
     /// because an expired session is answered differently from an unknown one.
     /// Expired sessions are never purged here for that reason.
-    pub fn session(&self, raw_id: &str) -> Option<Session> {
+    pub fn session(&self, raw_id: &str) -> Result<Option<Session>, DbError> {
         self.session_by_key(&hash_secret(raw_id))
     }
 
     /// The session with this key (see [`Session::key`]).
-    pub fn session_by_key(&self, key: &str) -> Option<Session> {
-        self.lock()
+    pub fn session_by_key(&self, key: &str) -> Result<Option<Session>, DbError> {
+        Ok(self
+            .lock()
             .query_row(
                 "SELECT id_hash, user_id, expires_at FROM sessions WHERE id_hash = ?1",
                 [key],
@@ -243,56 +266,53 @@ impl Database {
                     })
                 },
             )
-            .optional()
-            .expect("query on a known table")
+            .optional()?)
     }
 
     /// Deletes a session; returns whether it existed.
-    pub fn delete_session(&self, key: &str) -> bool {
-        self.lock()
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
-            .expect("delete from a known table")
-            > 0
+    pub fn delete_session(&self, key: &str) -> Result<bool, DbError> {
+        Ok(self
+            .lock()
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", [key])?
+            > 0)
     }
 
     /// Issues a new API token for `user_id` and returns it. Only its hash is
     /// stored; tokens do not expire and survive logout.
-    pub fn create_token(&self, user_id: &str) -> String {
+    pub fn create_token(&self, user_id: &str) -> Result<String, DbError> {
         let token = random_secret();
-        self.lock()
-            .execute(
-                "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
-                params![hash_secret(&token), user_id, unix_now()],
-            )
-            .expect("insert into a known table");
-        token
+        self.lock().execute(
+            "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![hash_secret(&token), user_id, unix_now()],
+        )?;
+        Ok(token)
     }
 
     /// The user an API token belongs to, if the token is known and its user
     /// still exists.
-    pub fn token_user(&self, token: &str) -> Option<User> {
-        self.lock()
+    pub fn token_user(&self, token: &str) -> Result<Option<User>, DbError> {
+        Ok(self
+            .lock()
             .query_row(
                 "SELECT users.id, users.name FROM api_tokens JOIN users ON users.id = api_tokens.user_id
                  WHERE api_tokens.token_hash = ?1",
                 [hash_secret(token)],
                 |row| Ok(User { id: row.get(0)?, name: row.get(1)? }),
             )
-            .optional()
-            .expect("query on a known table")
+            .optional()?)
     }
 
     /// Whether `user_id` may see `board_id` (false for a board that does not exist).
-    pub fn is_member(&self, board_id: &str, user_id: &str) -> bool {
-        self.lock()
+    pub fn is_member(&self, board_id: &str, user_id: &str) -> Result<bool, DbError> {
+        Ok(self
+            .lock()
             .query_row(
                 "SELECT 1 FROM board_members WHERE board_id = ?1 AND user_id = ?2",
                 [board_id, user_id],
                 |_| Ok(()),
             )
-            .optional()
-            .expect("query on a known table")
-            .is_some()
+            .optional()?
+            .is_some())
     }
 }
 

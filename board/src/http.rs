@@ -21,7 +21,10 @@ use axum::{
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde_json::{Value, json};
 
-use crate::{App, db::Session, db::User};
+use crate::{
+    App,
+    db::{DbError, Session, User},
+};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "session";
@@ -40,19 +43,32 @@ pub fn error_response(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "error": text }))).into_response()
 }
 
+/// A failed query answers 500 with a generic body; the details go to the
+/// server's log, where an operator can read them and a client cannot.
+impl IntoResponse for DbError {
+    fn into_response(self) -> Response {
+        tracing::error!("{self}");
+        error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+    }
+}
+
 fn unauthorized() -> Response {
     error_response(StatusCode::UNAUTHORIZED, "Unauthorized")
 }
 
 /// The session behind the request's cookie, if it is known, not expired and
 /// its user still exists.
-fn current_session(app: &App, jar: &CookieJar) -> Option<(Session, User)> {
-    let session = app.db.session(jar.get(SESSION_COOKIE)?.value())?;
+fn current_session(app: &App, jar: &CookieJar) -> Result<Option<(Session, User)>, DbError> {
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(session) = app.db.session(cookie.value())? else {
+        return Ok(None);
+    };
     if session.is_expired() {
-        return None;
+        return Ok(None);
     }
-    let user = app.db.user(&session.user_id)?;
-    Some((session, user))
+    Ok(app.db.user(&session.user_id)?.map(|user| (session, user)))
 }
 
 async fn login(
@@ -60,28 +76,31 @@ async fn login(
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, DbError> {
     let (username, password) = match login_fields(&headers, &body) {
         Ok(fields) => fields,
-        Err(problem) => return error_response(StatusCode::BAD_REQUEST, problem),
+        Err(problem) => return Ok(error_response(StatusCode::BAD_REQUEST, problem)),
     };
-    let record = app.db.login_record(&username);
+    let record = app.db.login_record(&username)?;
     // Checking a password takes ~20 ms of CPU by design; keep it off the
     // threads that drive every other connection.
     let user = tokio::task::spawn_blocking(move || verify_login(record, &password))
         .await
         .expect("password check does not panic");
     let Some(user) = user else {
-        return error_response(StatusCode::UNAUTHORIZED, "Invalid credentials");
+        return Ok(error_response(
+            StatusCode::UNAUTHORIZED,
+            "Invalid credentials",
+        ));
     };
     // No Max-Age: the cookie lasts until the browser closes, and the
     // server decides how long the session itself lives.
-    let session_id = app.db.create_session(&user.id, app.config.session_ttl);
+    let session_id = app.db.create_session(&user.id, app.config.session_ttl)?;
     let cookie = Cookie::build((SESSION_COOKIE, session_id))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax);
-    (jar.add(cookie), Json(json!({ "user": user }))).into_response()
+    Ok((jar.add(cookie), Json(json!({ "user": user }))).into_response())
 }
 
 /// Reads `username` and `password` from a JSON body, or says what is wrong
@@ -125,37 +144,34 @@ fn verify_login(record: Option<(User, String)>, password: &str) -> Option<User> 
     record.filter(|_| matches).map(|(user, _)| user)
 }
 
-async fn logout(State(app): State<App>, jar: CookieJar) -> Response {
-    let Some((session, _)) = current_session(&app, &jar) else {
-        return unauthorized();
+async fn logout(State(app): State<App>, jar: CookieJar) -> Result<Response, DbError> {
+    let Some((session, _)) = current_session(&app, &jar)? else {
+        return Ok(unauthorized());
     };
-    app.db.delete_session(&session.key);
+    app.db.delete_session(&session.key)?;
     app.sessions.ended(&session.key);
     // The jar turns this into `session=; Path=/; Max-Age=0` (plus a past
     // `Expires` for old browsers). The path must match the one it was set with.
-    (
+    Ok((
         StatusCode::NO_CONTENT,
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
     )
-        .into_response()
+        .into_response())
 }
 
-async fn me(State(app): State<App>, jar: CookieJar) -> Response {
-    match current_session(&app, &jar) {
+async fn me(State(app): State<App>, jar: CookieJar) -> Result<Response, DbError> {
+    Ok(match current_session(&app, &jar)? {
         Some((_, user)) => Json(json!({ "user": user })).into_response(),
         None => unauthorized(),
-    }
+    })
 }
 
-async fn issue_token(State(app): State<App>, jar: CookieJar) -> Response {
-    match current_session(&app, &jar) {
-        Some((_, user)) => (
-            StatusCode::CREATED,
-            Json(json!({ "token": app.db.create_token(&user.id) })),
-        )
-            .into_response(),
-        None => unauthorized(),
-    }
+async fn issue_token(State(app): State<App>, jar: CookieJar) -> Result<Response, DbError> {
+    let Some((_, user)) = current_session(&app, &jar)? else {
+        return Ok(unauthorized());
+    };
+    let token = app.db.create_token(&user.id)?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
 }
 
 #[cfg(test)]
@@ -174,9 +190,11 @@ mod tests {
         let db = crate::db::Database::open(":memory:").unwrap();
         let record = || db.login_record("alice");
         assert_eq!(
-            verify_login(record(), "alice-password").unwrap().id,
+            verify_login(record().unwrap(), "alice-password")
+                .unwrap()
+                .id,
             "user-alice"
         );
-        assert_eq!(verify_login(record(), "bob-password"), None);
+        assert_eq!(verify_login(record().unwrap(), "bob-password"), None);
     }
 }

@@ -121,9 +121,10 @@ impl App {
                     Ok(key) if key == session.key => return,
                     Ok(_) => {}
                     // Too many logouts at once to keep up with: ours may have
-                    // been among them, so ask the database.
+                    // been among them, so ask the database. If it cannot
+                    // answer, the socket stays: its expiry still ends it.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if self.db.session_by_key(&session.key).is_none() {
+                        if let Ok(None) = self.db.session_by_key(&session.key) {
                             return;
                         }
                     }

@@ -165,7 +165,10 @@ async fn me_logout_and_tokens_need_a_live_session() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let token = body["token"].as_str().unwrap();
-    assert_eq!(server.app.db.token_user(token).unwrap().id, "user-bob");
+    assert_eq!(
+        server.app.db.token_user(token).unwrap().unwrap().id,
+        "user-bob"
+    );
 
     let (status, cleared, _) = server
         .send(Method::POST, "/api/logout", &with_cookie, "")
@@ -178,7 +181,7 @@ async fn me_logout_and_tokens_need_a_live_session() {
             && cleared.contains("Path=/")
     );
     assert!(
-        server.app.db.token_user(token).is_some(),
+        server.app.db.token_user(token).unwrap().is_some(),
         "tokens survive logout"
     );
 
@@ -220,7 +223,7 @@ async fn logout_ends_the_session_for_open_sockets() {
     let server = TestServer::start().await;
     let cookie = server.session_cookie("alice").await;
     let session_id = cookie.strip_prefix("session=").unwrap();
-    let session = server.app.db.session(session_id).unwrap();
+    let session = server.app.db.session(session_id).unwrap().unwrap();
     let app = server.app.clone();
     let ended = tokio::spawn(async move { app.session_ended(&session).await });
     tokio::task::yield_now().await;
@@ -240,7 +243,9 @@ fn seeding_is_idempotent_and_restores_deleted_seed_users() {
     let path = dir.path().join("board.db");
     let path = path.to_str().unwrap();
     let db = Database::open(path).unwrap();
-    let session = db.create_session("user-carol", Duration::from_secs(60));
+    let session = db
+        .create_session("user-carol", Duration::from_secs(60))
+        .unwrap();
     drop(db);
 
     let admin = rusqlite::Connection::open(path).unwrap();
@@ -258,16 +263,41 @@ fn seeding_is_idempotent_and_restores_deleted_seed_users() {
     Database::open(path).unwrap();
     assert_eq!(count(&admin), 3, "carol is back, nobody is doubled");
     assert_eq!(
-        db.session(&session).unwrap().user_id,
+        db.session(&session).unwrap().unwrap().user_id,
         "user-carol",
         "sessions outlive a restart"
     );
-    assert!(db.is_member("board-2", "user-carol") && !db.is_member("board-1", "user-carol"));
-    assert!(!db.is_member("board-9", "user-alice"));
+    let member = |board, user| db.is_member(board, user).unwrap();
+    assert!(member("board-2", "user-carol") && !member("board-1", "user-carol"));
+    assert!(!member("board-9", "user-alice"));
 }
 
 #[test]
 fn a_database_path_that_cannot_be_created_names_the_setting() {
     let error = Database::open("/nonexistent-dir/board.db").err().unwrap();
     assert_eq!(error.setting, "DATABASE_PATH");
+}
+
+#[tokio::test]
+async fn a_database_error_is_a_500_and_the_server_keeps_serving() {
+    let server = TestServer::start().await;
+    let cookie = server.session_cookie("alice").await;
+    // An administrator breaks the schema behind the server's back: issuing
+    // a token now fails inside SQLite.
+    let admin = rusqlite::Connection::open(&server.database_path).unwrap();
+    admin.execute("DROP TABLE api_tokens", []).unwrap();
+    let (status, _, body) = server
+        .send(Method::POST, "/api/tokens", &[("cookie", &cookie)], "")
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, json!({ "error": "Internal error" }));
+    let (status, _, body) = server
+        .send(Method::GET, "/api/me", &[("cookie", &cookie)], "")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the handler's failure hurt nobody else"
+    );
+    assert_eq!(body["user"]["id"], "user-alice");
 }

@@ -22,7 +22,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     socket::{MAX_MESSAGE_BYTES, Socket},
 };
@@ -63,10 +63,15 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 /// Which credential the upgrade request carries: the `session` cookie, if
 /// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
-    // Exercise 1: get the `SESSION_COOKIE` cookie from `jar`. Its value, even
-    // an empty one, is `Credential::Cookie`; no cookie is `Credential::Missing`.
-    // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
-    todo!("exercise 1: read the session cookie")
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
+        None => Credential::Missing,
+    }
 }
 // ANCHOR_END: read_credential
 
@@ -99,22 +104,23 @@ fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection
 /// Looks the session up in the database, then its user. Both are read fresh
 /// for every socket: a session can be ended, and a user deleted, at any time.
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
-    // Exercise 1: find the session with `app.db.session(session_id)` (none:
-    // `Rejection::UnknownSession`), then its user with `app.db.user(...)`
-    // (none: `Rejection::UserNotFound`), and return the `Identity`.
+    // Exercise 1: who does this socket belong to? The cookie names a login
+    // session; the session names a user. Both are read from the database
+    // now, for this socket, since either can be gone by the time it
+    // connects, and each way of failing is a different rejection. A
+    // database that cannot answer is a rejection too, never a panic.
     // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
-    todo!("exercise 1: authenticate the socket from its session cookie")
+    todo!("exercise 1: authenticate_cookie: find whose session this cookie names")
 }
 // ANCHOR_END: authenticate_cookie
 
 // ANCHOR: send_authenticated
 /// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.
 async fn send_authenticated(socket: &mut Socket, user: &User) {
-    // Exercise 1: send `{"type":"authenticated","user":user}` with
-    // `socket.send_json(&serde_json::json!({...}))`; `User` serialises as
-    // `{"id":..,"name":..}`.
+    // Exercise 1: the socket's first frame tells the client who it is, in
+    // the shape the contract's table "Authenticating" gives.
     // Book: book/src/cookie-upgrade.md#reading-the-cookie-in-the-upgrade
-    todo!("exercise 1: greet the authenticated socket")
+    todo!("exercise 1: send_authenticated: greet the socket")
 }
 // ANCHOR_END: send_authenticated
 
@@ -127,8 +133,19 @@ enum Rejection {
     UnknownSession,
     /// The session's user no longer exists.
     UserNotFound,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 // ANCHOR: reject
 /// Sends a rejection's error frame (if it has one), then its close frame.

@@ -22,7 +22,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     socket::{MAX_MESSAGE_BYTES, Socket},
 };
@@ -63,8 +63,13 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 /// Which credential the upgrade request carries: the `session` cookie, if
 /// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
@@ -101,11 +106,11 @@ fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity { user })
 }
@@ -129,8 +134,19 @@ enum Rejection {
     UnknownSession,
     /// The session's user no longer exists.
     UserNotFound,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -145,12 +161,13 @@ impl Rejection {
     /// The contract's answer to each rejection. 4001 means "who are you?":
     /// the credential is missing or wrong, and logging in again may help.
     fn answer(&self) -> Answer {
-        // Exercise 2: one `Answer` per rejection: no credential is the error frame
-        // "Unauthorized" and close 4001 "Unauthorized"; an unknown session is
-        // "Invalid session" twice over, also with 4001; a deleted user is close
-        // 4001 "User not found" (no error frame needed).
+        // Exercise 2: every rejection gets the answer the contract's table
+        // "Authenticating" gives it: whether an error frame comes first, and
+        // the close code and reason. A client reads these to decide what to
+        // do next (log in again? give up?). A server fault is not the
+        // client's doing: it gets the standard code for one.
         // Book: book/src/cookie-upgrade.md#rejecting-a-socket
-        todo!("exercise 2: answer each rejection")
+        todo!("exercise 2: Rejection::answer: the contract's answer to each rejection")
     }
 }
 // ANCHOR_END: answer
@@ -158,10 +175,9 @@ impl Rejection {
 // ANCHOR: reject
 /// Sends a rejection's error frame (if it has one), then its close frame.
 async fn reject(mut socket: Socket, rejection: Rejection) {
-    // Exercise 2: take `rejection.answer()`; send its error (if any) with
-    // `socket.send_error`, then `socket.close(code, reason)`. The order matters:
-    // nothing can be sent after a close frame.
+    // Exercise 2: tell the client why it is turned away, with the frames of
+    // the rejection's answer, in the order the contract gives them.
     // Book: book/src/cookie-upgrade.md#rejecting-a-socket
-    todo!("exercise 2: send the rejection's error frame and close frame")
+    todo!("exercise 2: reject: send the rejection's frames")
 }
 // ANCHOR_END: reject

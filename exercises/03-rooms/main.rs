@@ -21,7 +21,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
@@ -65,8 +65,13 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 /// Which credential the upgrade request carries: the `session` cookie, if
 /// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
@@ -103,11 +108,11 @@ fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity { user })
 }
@@ -131,8 +136,19 @@ enum Rejection {
     UnknownSession,
     /// The session's user no longer exists.
     UserNotFound,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -151,6 +167,7 @@ impl Rejection {
             Rejection::NoCredential => (Some("Unauthorized"), 4001, "Unauthorized"),
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
+            Rejection::Internal => (None, 1011, "Internal error"),
         };
         Answer {
             error,
@@ -194,30 +211,23 @@ async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailb
 // ANCHOR: handle_text
 /// Acts on one text frame from an authenticated socket.
 async fn handle_text(app: &App, socket: &mut Socket, user: &User, mailbox: &Mailbox, text: &str) {
-    // Exercise 3: parse `text` with `ClientMessage::parse`; a `BadMessage` is
-    // answered with `socket.send_error(bad.error_text())`. Then:
-    // - Join: `app.rooms.join(&board_id, mailbox)` gives the new number of
-    //   viewers (or `None` if already in: use `app.rooms.viewers`). Tell the
-    //   others `{"type":"user_joined","user":..,"viewers":N}` with
-    //   `app.rooms.broadcast(&board_id, mailbox.id, &frame)` (only on a new
-    //   join), and the sender `{"type":"joined","boardId":..,"viewers":N}`.
-    // - Typing: if `app.rooms.contains(&board_id, mailbox.id)`, broadcast
-    //   `{"type":"user_typing","user":..}`; if not, the error "Not in board".
-    // - Leave: `app.rooms.leave` gives the viewers left (broadcast
-    //   `{"type":"user_left","user":..,"viewers":N}`), or `None`: "Not in board".
-    // - Auth: already authenticated; answer the error "Already authenticated".
+    // Exercise 3: act on one message, as the contract's table "After
+    // authentication" says: who hears what when a socket joins, types and
+    // leaves (the sender, the others in the board, never anyone outside
+    // it), and what a message that is not valid gets. A bad message never
+    // closes the socket.
     // Book: book/src/rooms.md
-    todo!("exercise 3: handle join, typing and leave")
+    todo!("exercise 3: handle_text: act on one message")
 }
 // ANCHOR_END: handle_text
 
 // ANCHOR: leave_all_boards
 /// A socket that ends leaves every board it was in, and the others hear of it.
 fn leave_all_boards(app: &App, user: &User, mailbox: &Mailbox) {
-    // Exercise 3: `app.rooms.leave_all(mailbox.id)` takes the socket out of
-    // every board and lists each with its viewers left; tell each board
-    // `{"type":"user_left","user":..,"viewers":N}`.
+    // Exercise 3: a socket that ends, however it ends, must not linger in
+    // any board, and the others there hear that it left and how many
+    // remain.
     // Book: book/src/rooms.md#leaving-and-closing
-    todo!("exercise 3: leave every board when the socket ends")
+    todo!("exercise 3: leave_all_boards: leave every board when the socket ends")
 }
 // ANCHOR_END: leave_all_boards

@@ -21,7 +21,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
@@ -69,20 +69,41 @@ async fn upgrade(
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: a token in the URL (see
+/// [`with_token`]), else the `session` cookie, else none.
 fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
-    if let Some((_, token)) = query.iter().find(|(name, _)| name == "token") {
-        return Credential::Token(token.clone());
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // The first `token` parameter, even an empty one.
+    let token = query
+        .iter()
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.clone());
+    if let Some(token) = token {
+        return with_token(token, cookie);
     }
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
 // ANCHOR_END: read_credential
+
+// ANCHOR: with_token
+/// The credential of an upgrade that carries a token, and perhaps a session
+/// cookie as well.
+fn with_token(token: String, cookie: Option<String>) -> Credential {
+    // Exercise 4: this upgrade carries a token, and maybe a cookie too.
+    // Decide which one authenticates the socket. Only one is ever tried:
+    // think about what an attacker gains if a bad one could fall back to
+    // the other.
+    // Book: book/src/token-in-url.md#which-credential-wins
+    todo!("exercise 4: with_token: decide which credential this upgrade is authenticated with")
+}
+// ANCHOR_END: with_token
 
 // ANCHOR: connect
 /// The life of one socket: authenticate it, greet it, serve it, and say
@@ -116,11 +137,11 @@ fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity { user })
 }
@@ -130,10 +151,11 @@ fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejectio
 /// Looks an API token up. A token is not tied to a login session, so a
 /// token socket has none to expire with.
 fn authenticate_token(app: &App, token: &str) -> Result<Identity, Rejection> {
-    // Exercise 4: `app.db.token_user(token)` gives the token's user, or none
-    // for an unknown (or empty) token: `Rejection::InvalidToken`.
+    // Exercise 4: who does this socket belong to? An API token names a
+    // user, read from the database now. A token nobody issued (an empty
+    // one included) is a rejection.
     // Book: book/src/token-in-url.md#reading-the-token
-    todo!("exercise 4: authenticate the socket from its API token")
+    todo!("exercise 4: authenticate_token: find whose token this is")
 }
 // ANCHOR_END: authenticate_token
 
@@ -157,8 +179,19 @@ enum Rejection {
     UserNotFound,
     /// The token is unknown (or empty).
     InvalidToken,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -173,13 +206,14 @@ impl Rejection {
     /// The contract's answer to each rejection. 4001 means "who are you?":
     /// the credential is missing or wrong, and logging in again may help.
     fn answer(&self) -> Answer {
-        // Exercise 4: fill in the `InvalidToken` arm (the error frame and the
-        // close frame). Book: book/src/token-in-url.md#reading-the-token
+        // Exercise 4: one more rejection to answer, as the contract says.
+        // Book: book/src/token-in-url.md#reading-the-token
         let (error, code, reason) = match self {
             Rejection::NoCredential => (Some("Unauthorized"), 4001, "Unauthorized"),
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
-            Rejection::InvalidToken => todo!("exercise 4: 4001 'Invalid token'"),
+            Rejection::InvalidToken => todo!("exercise 4: answer a bad token"),
+            Rejection::Internal => (None, 1011, "Internal error"),
         };
         Answer {
             error,

@@ -22,7 +22,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::{Session, User},
+    db::{DbError, Session, User},
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
@@ -73,20 +73,40 @@ async fn upgrade(
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: a token in the URL (see
+/// [`with_token`]), else the `session` cookie, else none.
 fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
-    if let Some((_, token)) = query.iter().find(|(name, _)| name == "token") {
-        return Credential::Token(token.clone());
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // The first `token` parameter, even an empty one.
+    let token = query
+        .iter()
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.clone());
+    if let Some(token) = token {
+        return with_token(token, cookie);
     }
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
 // ANCHOR_END: read_credential
+
+// ANCHOR: with_token
+/// The credential of an upgrade that carries a token, and perhaps a session
+/// cookie as well.
+fn with_token(token: String, cookie: Option<String>) -> Credential {
+    // The token wins, and it is the only one tried: a bad token must not
+    // fall back to a good cookie, or the token check could be skipped just
+    // by also sending a cookie.
+    let _ = cookie;
+    Credential::Token(token)
+}
+// ANCHOR_END: with_token
 
 // ANCHOR: connect
 /// The life of one socket: authenticate it, greet it, serve it, and say
@@ -129,16 +149,14 @@ async fn authenticate(
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
-    // An expired session has its own answer: the client should log in
-    // again, not wonder whether its cookie was forged.
-    if session.is_expired() {
-        return Err(Rejection::SessionExpired);
-    }
+    // Exercise 6: a session can be found and still be over. Decide what
+    // such a socket is told, and why it is not the same as a forged cookie.
+    // Book: book/src/close-codes.md#expired-sessions
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity {
         user,
@@ -151,7 +169,7 @@ fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejectio
 /// Looks an API token up. A token is not tied to a login session, so a
 /// token socket has none to expire with.
 fn authenticate_token(app: &App, token: &str) -> Result<Identity, Rejection> {
-    let user = app.db.token_user(token).ok_or(Rejection::InvalidToken)?;
+    let user = app.db.token_user(token)?.ok_or(Rejection::InvalidToken)?;
     Ok(Identity {
         user,
         session: None,
@@ -203,8 +221,19 @@ enum Rejection {
     AuthTimeout,
     /// The server shut down before the socket was authenticated.
     ShuttingDown,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -219,17 +248,17 @@ impl Rejection {
     /// The contract's answer to each rejection. 4001 means "who are you?":
     /// the credential is missing or wrong, and logging in again may help.
     fn answer(&self) -> Answer {
-        // Exercise 6: fill in the `SessionExpired` arm (error frame and close 4002)
-        // and the `ShuttingDown` arm (close 1001, no error frame).
+        // Exercise 6: two more rejections to answer, as the contract says.
         // Book: book/src/close-codes.md#expired-sessions
         let (error, code, reason) = match self {
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
-            Rejection::SessionExpired => todo!("exercise 6: 4002 'Session expired'"),
+            Rejection::SessionExpired => todo!("exercise 6: answer an expired session"),
             Rejection::InvalidToken => (Some("Invalid token"), 4001, "Invalid token"),
             Rejection::NotAnAuthMessage => (None, 4001, "Unauthorized"),
             Rejection::AuthTimeout => (None, 4001, "Authentication timeout"),
-            Rejection::ShuttingDown => todo!("exercise 6: 1001 'Server shutting down'"),
+            Rejection::ShuttingDown => todo!("exercise 6: answer a server shutting down"),
+            Rejection::Internal => (None, 1011, "Internal error"),
         };
         Answer {
             error,
@@ -265,6 +294,16 @@ enum Ending {
     TooBig,
     /// The user tried to join a board they are not a member of.
     Forbidden,
+    /// The database could not answer.
+    Internal,
+}
+
+/// A failed query ends the socket instead of panicking its task.
+impl From<DbError> for Ending {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Ending::Internal
+    }
 }
 
 // ANCHOR: serve_socket
@@ -323,9 +362,9 @@ async fn handle_text(
     };
     match message {
         ClientMessage::Join { board_id } => {
-            if !app.db.is_member(&board_id, &user.id) {
-                return Err(Ending::Forbidden);
-            }
+            // Exercise 6: a socket may only join the boards its user may see.
+            // Decide where that is checked and how such a socket ends.
+            // Book: book/src/close-codes.md
             let viewers = match app.rooms.join(&board_id, mailbox) {
                 Some(viewers) => {
                     let joined = json!({ "type": "user_joined", "user": user, "viewers": viewers });
@@ -376,16 +415,17 @@ fn leave_all_boards(app: &App, user: &User, mailbox: &Mailbox) {
 // ANCHOR: finish
 /// Says goodbye with the close frame that tells the client why the socket ends.
 async fn finish(mut socket: Socket, ending: Ending) {
-    // Exercise 6: one close frame per ending, with the codes of the table at the
-    // top of the chapter; a forbidden board gets the error frame first.
+    // Exercise 6: every way a socket ends tells the client why, with the
+    // close frames of the contract's tables.
     // Book: book/src/close-codes.md
     match ending {
-        Ending::ClientClosed => todo!("exercise 6: answer the client's close with 1000"),
-        Ending::SessionEnded => todo!("exercise 6: close 4002 'Session expired'"),
-        Ending::ShuttingDown => todo!("exercise 6: 1001 'Server shutting down'"),
-        Ending::TooBig => todo!("exercise 6: close 1009"),
+        Ending::ClientClosed => todo!("exercise 6: finish: answer the client's own close"),
+        Ending::SessionEnded => todo!("exercise 6: finish: the session ended"),
+        Ending::ShuttingDown => todo!("exercise 6: finish: the server is shutting down"),
+        Ending::TooBig => todo!("exercise 6: finish: a message too big"),
+        Ending::Internal => socket.close(1011, "Internal error").await,
         Ending::Forbidden => {
-            todo!("exercise 6: error frame 'Forbidden', then close 4003 'Forbidden'")
+            todo!("exercise 6: finish: a board the user may not see")
         }
         // Nobody is listening any more.
         Ending::Gone => {}

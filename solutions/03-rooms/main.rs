@@ -21,7 +21,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
@@ -65,8 +65,13 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -
 /// Which credential the upgrade request carries: the `session` cookie, if
 /// there is one. (Exercise 4 adds a token in the URL.)
 fn read_credential(jar: &CookieJar) -> Credential {
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
@@ -103,11 +108,11 @@ fn authenticate(app: &App, credential: Credential) -> Result<Identity, Rejection
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity { user })
 }
@@ -131,8 +136,19 @@ enum Rejection {
     UnknownSession,
     /// The session's user no longer exists.
     UserNotFound,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -151,6 +167,7 @@ impl Rejection {
             Rejection::NoCredential => (Some("Unauthorized"), 4001, "Unauthorized"),
             Rejection::UnknownSession => (Some("Invalid session"), 4001, "Invalid session"),
             Rejection::UserNotFound => (None, 4001, "User not found"),
+            Rejection::Internal => (None, 1011, "Internal error"),
         };
         Answer {
             error,

@@ -21,7 +21,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
-    db::User,
+    db::{DbError, User},
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
@@ -69,20 +69,40 @@ async fn upgrade(
 // ANCHOR_END: upgrade
 
 // ANCHOR: read_credential
-/// Which credential the upgrade request carries. The order matters: a token
-/// parameter wins over a cookie, and whichever is chosen is the only one
-/// tried. A bad token must not fall back to a good cookie, or the token
-/// check could be skipped just by also sending a cookie.
+/// Which credential the upgrade request carries: a token in the URL (see
+/// [`with_token`]), else the `session` cookie, else none.
 fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
-    if let Some((_, token)) = query.iter().find(|(name, _)| name == "token") {
-        return Credential::Token(token.clone());
+    let cookie = jar
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    // The first `token` parameter, even an empty one.
+    let token = query
+        .iter()
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.clone());
+    if let Some(token) = token {
+        return with_token(token, cookie);
     }
-    match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Credential::Cookie(cookie.value().to_owned()),
+    // An empty cookie is still a cookie: it names a session (one that does
+    // not exist), which is not the same as bringing no credential at all.
+    match cookie {
+        Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
 // ANCHOR_END: read_credential
+
+// ANCHOR: with_token
+/// The credential of an upgrade that carries a token, and perhaps a session
+/// cookie as well.
+fn with_token(token: String, cookie: Option<String>) -> Credential {
+    // The token wins, and it is the only one tried: a bad token must not
+    // fall back to a good cookie, or the token check could be skipped just
+    // by also sending a cookie.
+    let _ = cookie;
+    Credential::Token(token)
+}
+// ANCHOR_END: with_token
 
 // ANCHOR: connect
 /// The life of one socket: authenticate it, greet it, serve it, and say
@@ -120,11 +140,11 @@ async fn authenticate(
 fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejection> {
     let session = app
         .db
-        .session(session_id)
+        .session(session_id)?
         .ok_or(Rejection::UnknownSession)?;
     let user = app
         .db
-        .user(&session.user_id)
+        .user(&session.user_id)?
         .ok_or(Rejection::UserNotFound)?;
     Ok(Identity { user })
 }
@@ -134,7 +154,7 @@ fn authenticate_cookie(app: &App, session_id: &str) -> Result<Identity, Rejectio
 /// Looks an API token up. A token is not tied to a login session, so a
 /// token socket has none to expire with.
 fn authenticate_token(app: &App, token: &str) -> Result<Identity, Rejection> {
-    let user = app.db.token_user(token).ok_or(Rejection::InvalidToken)?;
+    let user = app.db.token_user(token)?.ok_or(Rejection::InvalidToken)?;
     Ok(Identity { user })
 }
 // ANCHOR_END: authenticate_token
@@ -179,8 +199,19 @@ enum Rejection {
     NotAnAuthMessage,
     /// No auth frame within `AUTH_TIMEOUT_MS`.
     AuthTimeout,
+    /// The database could not answer: the server's fault, not the client's.
+    Internal,
 }
 // ANCHOR_END: rejection
+
+/// A failed query rejects the socket instead of panicking its task; `?` on a
+/// database call turns it into [`Rejection::Internal`].
+impl From<DbError> for Rejection {
+    fn from(error: DbError) -> Self {
+        tracing::error!("{error}");
+        Rejection::Internal
+    }
+}
 
 /// How a rejection is told to the client: an optional error frame
 /// `{"error": ...}`, then a close frame with a code and a reason.
@@ -201,6 +232,7 @@ impl Rejection {
             Rejection::InvalidToken => (Some("Invalid token"), 4001, "Invalid token"),
             Rejection::NotAnAuthMessage => (None, 4001, "Unauthorized"),
             Rejection::AuthTimeout => (None, 4001, "Authentication timeout"),
+            Rejection::Internal => (None, 1011, "Internal error"),
         };
         Answer {
             error,

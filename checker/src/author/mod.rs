@@ -7,6 +7,7 @@
 //! (like rustlings' `dev check`), and `cargo test --workspace` stays green
 //! for a student at every stage of their work.
 
+mod giveaways;
 mod stubs;
 pub mod template;
 
@@ -25,6 +26,7 @@ use crate::rows::ROWS;
 use crate::server::Program;
 use template::{Side, TEMPLATE, render};
 
+pub use giveaways::stub_giveaways;
 pub use stubs::stub_problems;
 
 /// The committed server file of one side of an exercise.

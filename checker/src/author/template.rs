@@ -49,7 +49,10 @@ pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateE
     let exercise = side == Side::Exercise;
     let mut out: Vec<String> = Vec::new();
     let mut kept: Vec<bool> = Vec::new();
-    let mut stub: Option<(usize, Stub)> = None;
+    // Open stubs, innermost last: a stub of a later exercise may sit inside
+    // the body of an earlier one (a decision added to a function written
+    // before).
+    let mut stubs: Vec<(usize, Stub)> = Vec::new();
     for (index, raw) in template.lines().enumerate() {
         let number = index + 1;
         let fail = |problem: String| TemplateError {
@@ -112,11 +115,8 @@ pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateE
             continue;
         }
         if let Some(stub_stage) = trimmed.strip_prefix("//@stub ") {
-            if stub.is_some() {
-                return Err(fail("`//@stub` inside another stub".into()));
-            }
             let stub_exercise = parse_stage(stub_stage).map_err(fail)?;
-            stub = Some((
+            stubs.push((
                 number,
                 Stub {
                     exercise: stub_exercise,
@@ -127,33 +127,44 @@ pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateE
             ));
             continue;
         }
-        if let Some((_, current)) = &mut stub {
+        if let Some((_, current)) = stubs.last_mut() {
             if let Some(comment) = trimmed.strip_prefix("//@|") {
                 // One space after the marker; any more is the comment's own
                 // indentation (a list item's continuation, say).
                 let comment = comment.strip_prefix(' ').unwrap_or(comment);
                 current.comments.push(comment.trim_end().to_owned());
-            } else if let Some(todo) = trimmed.strip_prefix("//@todo ") {
+                continue;
+            }
+            if let Some(todo) = trimmed.strip_prefix("//@todo ") {
                 current.todo = todo.to_owned();
-            } else if trimmed == "//@end" {
-                if !current.written && current.exercise == stage && exercise {
+                continue;
+            }
+            if trimmed == "//@end" {
+                let active = exercise && stage == current.exercise;
+                if active && !current.written {
                     return Err(fail("a stub with no body to replace".into()));
                 }
-                stub = None;
-            } else if exercise && stage == current.exercise {
-                if current.todo.is_empty() {
-                    return Err(fail("a stub's body starts before its `//@todo`".into()));
+                stubs.pop();
+                continue;
+            }
+        }
+        // The outermost stub of this exercise replaces everything inside it:
+        // with a `//@todo`, by its comments and a `todo!()`; without one (a
+        // decision the student adds to code that already runs), by its
+        // comments alone.
+        if let Some((_, current)) = stubs
+            .iter_mut()
+            .find(|(_, stub)| exercise && stub.exercise == stage)
+        {
+            if !current.written {
+                let indent = indent(raw);
+                for comment in &current.comments {
+                    out.push(format!("{indent}// {comment}").trim_end().to_owned());
                 }
-                if !current.written {
-                    let indent = indent(raw);
-                    for comment in &current.comments {
-                        out.push(format!("{indent}// {comment}").trim_end().to_owned());
-                    }
+                if !current.todo.is_empty() {
                     out.push(format!("{indent}todo!({})", current.todo));
-                    current.written = true;
                 }
-            } else {
-                out.push(line);
+                current.written = true;
             }
             continue;
         }
@@ -162,9 +173,9 @@ pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateE
         }
         out.push(line);
     }
-    if let Some((line, _)) = stub {
+    if let Some((line, _)) = stubs.last() {
         return Err(TemplateError {
-            line,
+            line: *line,
             problem: "`//@stub` without its `//@end`".into(),
         });
     }

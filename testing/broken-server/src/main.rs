@@ -617,11 +617,13 @@ async fn identify(
 ) -> Result<(User, Option<Session>), Goodbye> {
     match credential {
         Credential::Cookie(id) => by_cookie(app, &id),
-        Credential::Token(token, fallback) => match (app.db.token_user(&token), fallback) {
-            (Some(user), _) => Ok((user, None)),
-            (None, Some(cookie)) => by_cookie(app, &cookie),
-            (None, None) => Err(INVALID_TOKEN),
-        },
+        Credential::Token(token, fallback) => {
+            match (app.db.token_user(&token).ok().flatten(), fallback) {
+                (Some(user), _) => Ok((user, None)),
+                (None, Some(cookie)) => by_cookie(app, &cookie),
+                (None, None) => Err(INVALID_TOKEN),
+            }
+        }
         Credential::Anonymous if broken("ws.no-credential") => Err(UNAUTHORIZED),
         Credential::Anonymous => by_first_frame(app, socket).await.map(|user| (user, None)),
     }
@@ -633,7 +635,7 @@ fn by_cookie(app: &App, id: &str) -> Result<(User, Option<Session>), Goodbye> {
     } else {
         INVALID_SESSION
     };
-    let session = app.db.session(id).ok_or(unknown)?;
+    let session = app.db.session(id).ok().flatten().ok_or(unknown)?;
     if session.is_expired() && !broken("expiry.at-connect") {
         return Err(EXPIRED);
     }
@@ -642,7 +644,12 @@ fn by_cookie(app: &App, id: &str) -> Result<(User, Option<Session>), Goodbye> {
     } else {
         USER_NOT_FOUND
     };
-    let user = app.db.user(&session.user_id).ok_or(missing_user)?;
+    let user = app
+        .db
+        .user(&session.user_id)
+        .ok()
+        .flatten()
+        .ok_or(missing_user)?;
     Ok((user, Some(session)))
 }
 
@@ -675,10 +682,10 @@ async fn by_first_frame(app: &App, socket: &mut Socket) -> Result<User, Goodbye>
             _ => return Err(UNAUTHORIZED),
         };
         let user = if broken("first-message.auth") {
-            let session = app.db.session(&token);
-            session.and_then(|session| app.db.user(&session.user_id))
+            let session = app.db.session(&token).ok().flatten();
+            session.and_then(|session| app.db.user(&session.user_id).ok().flatten())
         } else {
-            app.db.token_user(&token)
+            app.db.token_user(&token).ok().flatten()
         };
         let wrong = if broken("first-message.wrong-token") {
             UNAUTHORIZED
@@ -791,7 +798,7 @@ async fn obey(
     let me = mailbox.id;
     match message {
         ClientMessage::Join { board_id: board } => {
-            if !broken("rooms.forbidden") && !app.db.is_member(&board, &user.id) {
+            if !broken("rooms.forbidden") && !app.db.is_member(&board, &user.id).unwrap_or(false) {
                 return Err(FORBIDDEN);
             }
             let first_time = app.rooms.join(&board, mailbox).is_some();

@@ -98,6 +98,13 @@ const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "ws.cookie-own-user",
+        &[
+            "logged in): GET /ws, Cookie: session=",
+            r#"expected: frame {"type":"authenticated""#,
+        ],
+    ),
+    (
         "ws.no-credential",
         &[
             r#"expected: frame {"error":"Unauthorized"}"#,
@@ -185,6 +192,13 @@ const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "ws.token-first",
+        &[
+            "good-token-first: GET /ws?token=",
+            r#"expected: frame {"type":"authenticated""#,
+        ],
+    ),
+    (
         "logs.token-redacted",
         &["expected: no token value in stdout or stderr"],
     ),
@@ -231,6 +245,17 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["expected: close 4002 'Session expired'"],
     ),
     (
+        "expiry.hour-old",
+        &[
+            r#"expected: frame {"error":"Session expired"}"#,
+            r#"got: frame {"error":"Invalid session"}"#,
+        ],
+    ),
+    (
+        "expiry.expires-at",
+        &["with no SESSION_TTL_SECS, log ", "+ 86400)"],
+    ),
+    (
         "logout.ok",
         &["expected: 204 with Set-Cookie: session=; Path=/; Max-Age=0"],
     ),
@@ -241,6 +266,24 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "rooms.forbidden",
         &[r#"expected: frame {"error":"Forbidden"}"#],
+    ),
+    (
+        "rooms.close-by-server",
+        &[
+            r#"expected: frame {"type":"user_left""#,
+            "got: no frame within",
+        ],
+    ),
+    (
+        "rooms.members",
+        &[r#"expected: frame {"boardId":"board-2","type":"joined"}"#],
+    ),
+    (
+        "tokens.survive-logout",
+        &[
+            "token-after-logout: GET /ws?token=",
+            r#"expected: frame {"type":"authenticated""#,
+        ],
     ),
     (
         "close.normal",

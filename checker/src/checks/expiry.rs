@@ -31,12 +31,45 @@ pub static ROWS: &[Row] = &[
         hint: "Give each cookie socket a timer for its session's expires_at (checked at least once a second) that closes it 4002 'Session expired'.",
         check: check!(expired_while_connected),
     },
+    Row {
+        id: "expiry.hour-old",
+        exercise: 6,
+        retired_after: None,
+        name: "a session expired 59 minutes ago still gets Session expired and close 4002",
+        book: "close-codes.md#expired-sessions",
+        setup: FRESH,
+        hint: "Keep expired sessions for at least an hour after their expiry (purge older ones only), so that they are still answered 4002 'Session expired', not 4001 'Invalid session'.",
+        check: check!(expired_hour_ago),
+    },
+    Row {
+        id: "expiry.expires-at",
+        exercise: 6,
+        retired_after: None,
+        name: "expires_at is the login second plus SESSION_TTL_SECS (86400 by default)",
+        book: "close-codes.md#expired-sessions",
+        setup: Setup::OwnServers,
+        hint: "Store expires_at as the login time in whole seconds, rounded down, plus SESSION_TTL_SECS, read from the environment with 86400 as its default.",
+        check: check!(expires_at),
+    },
 ];
 
 pub async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
+    expired_ago(ctx, 60).await
+}
+
+/// The contract keeps an expired session answered 4002 for at least an hour
+/// after its expiry: 59 minutes is inside that hour, well past any "a
+/// moment ago" a shorter purge would still keep.
+pub async fn expired_hour_ago(ctx: Ctx) -> Result<(), Failure> {
+    expired_ago(ctx, 59 * 60).await
+}
+
+/// Logs in, sets the session's `expires_at` to `seconds` ago, and expects
+/// the cookie upgrade to be answered Session expired and 4002.
+async fn expired_ago(ctx: Ctx, seconds: i64) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
-    let past = unix_now() as i64 - 60;
+    let past = unix_now() as i64 - seconds;
     let changed = ctx
         .sql(
             "UPDATE sessions SET expires_at = ?1 WHERE user_id = ?2",
@@ -96,4 +129,57 @@ pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
         ),
     )?;
     token_ws.probe().await
+}
+
+/// One login on a server with `settings`: its `expires_at` must be the
+/// login second (rounded down) plus `ttl`.
+async fn login_expires_at(
+    ctx: &mut Ctx,
+    settings: &[(&str, &str)],
+    ttl: i64,
+) -> Result<(), Failure> {
+    let database = ctx.env().fresh_database();
+    let server = ctx.start(&database, settings).await?;
+    ctx.set_main(server, database);
+    let user = member();
+    let before = unix_now().floor() as i64;
+    ctx.login(user).await?;
+    let after = unix_now().floor() as i64;
+    let expires_at = ctx
+        .sql_integer(
+            "SELECT MAX(expires_at) FROM sessions WHERE user_id = ?1",
+            vec![json!(user.id)],
+        )
+        .await?;
+    let setting = match settings {
+        [] => "no SESSION_TTL_SECS".to_owned(),
+        _ => format!("SESSION_TTL_SECS={ttl}"),
+    };
+    let expected = if before == after {
+        format!("{} (the login second {before} + {ttl})", before + ttl)
+    } else {
+        format!(
+            "{} to {} (the login second {before} to {after} + {ttl})",
+            before + ttl,
+            after + ttl
+        )
+    };
+    ensure(
+        (before + ttl..=after + ttl).contains(&expires_at),
+        format!(
+            "with {setting}, log {} in, then SELECT MAX(expires_at) FROM sessions WHERE user_id = '{}'",
+            user.username, user.id
+        ),
+        format!("expires_at = {expected}"),
+        format!(
+            "expires_at = {expires_at} ({:+} s from the login second {before})",
+            expires_at - before
+        ),
+    )
+}
+
+/// The default TTL, then a TTL set by the environment.
+pub async fn expires_at(mut ctx: Ctx) -> Result<(), Failure> {
+    login_expires_at(&mut ctx, &[], 86_400).await?;
+    login_expires_at(&mut ctx, &[("SESSION_TTL_SECS", "7200")], 7_200).await
 }

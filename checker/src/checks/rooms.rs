@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{BOB, CAROL, Ctx, User, member, other_member};
+use super::{ALICE, BOB, CAROL, Ctx, User, member, other_member};
 use crate::client::Ws;
 use crate::report::Failure;
 use crate::rows::{FRESH, Row, check};
@@ -91,6 +91,26 @@ pub static ROWS: &[Row] = &[
         setup: FRESH,
         hint: "Check board membership in the database on join; a non-member or an unknown board gets Forbidden and 4003.",
         check: check!(forbidden),
+    },
+    Row {
+        id: "rooms.close-by-server",
+        exercise: 6,
+        retired_after: None,
+        name: "a socket the server closes (4003) leaves its boards with user_left",
+        book: "close-codes.md#forbidden-boards",
+        setup: FRESH,
+        hint: "Leave the socket's boards where its loop ends, whatever ended it (the client, a 4002, a 4003, a 1009), not only in the branch that handles the client's close.",
+        check: check!(close_by_server),
+    },
+    Row {
+        id: "rooms.members",
+        exercise: 6,
+        retired_after: None,
+        name: "every member may join each of their boards: Alice both, Bob board-1, Carol board-2",
+        book: "close-codes.md#forbidden-boards",
+        setup: FRESH,
+        hint: "Seed board_members with every pair of the contract (board-1: Alice and Bob; board-2: Alice and Carol) and look membership up by board and user.",
+        check: check!(members),
     },
 ];
 
@@ -229,4 +249,34 @@ pub async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
     ws.send_json(&json!({"type": "join", "boardId": "board-404"}))
         .await?;
     ws.expect_rejection("Forbidden", 4003, "Forbidden").await
+}
+
+/// The seeded memberships, each joined on a socket of its own: a missing
+/// one is closed 4003 instead of answered `joined`.
+pub async fn members(ctx: Ctx) -> Result<(), Failure> {
+    let memberships: [(&User, &[&str]); 3] = [
+        (&ALICE, &[BOARD_1, BOARD_2]),
+        (&BOB, &[BOARD_1]),
+        (&CAROL, &[BOARD_2]),
+    ];
+    for (user, boards) in memberships {
+        let mut ws = ctx.cookie_socket(user).await?;
+        for board in boards {
+            ws.send_json(&message("join", board)).await?;
+            ws.expect_json(&json!({"type": "joined", "boardId": board}))
+                .await?;
+        }
+        ws.probe().await?;
+    }
+    Ok(())
+}
+
+/// The server ends one socket of board-1 (a forbidden join, 4003): the
+/// other socket hears it leave, as for a client's close.
+pub async fn close_by_server(ctx: Ctx) -> Result<(), Failure> {
+    let (closer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
+    a.send_json(&message("join", "board-404")).await?;
+    a.expect_rejection("Forbidden", 4003, "Forbidden").await?;
+    b.expect_json(&user_left(closer, 1)).await?;
+    b.probe().await
 }

@@ -179,6 +179,7 @@ pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
         BadSetting::new("PORT", "70000"),
         BadSetting::new("SESSION_TTL_SECS", "0"),
         BadSetting::new("SESSION_TTL_SECS", "-5"),
+        BadSetting::new("SESSION_TTL_SECS", "31536001"),
         BadSetting::new("DATABASE_PATH", &missing_directory.to_string_lossy()),
         BadSetting::new("PORT", &taken.0.to_string()),
     ];

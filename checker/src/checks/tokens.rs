@@ -2,22 +2,34 @@
 
 use serde_json::json;
 
-use super::{Ctx, ensure, expect_response, member, unknown_secret};
-use crate::client::Request;
+use super::{CLOSE_LIMIT, Ctx, ensure, expect_response, member, unknown_secret};
+use crate::client::{Request, Upgrade};
 use crate::report::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
-    id: "tokens.issue",
-    exercise: 4,
-    retired_after: None,
-    name: "POST /api/tokens issues a random token (201), 401 without a session",
-    book: "token-in-url.md#issuing-tokens",
-    setup: FRESH,
-    hint: "Require a valid session, store a new random token for its user and answer 201 {\"token\": ...}.",
-    check: check!(issue),
-}];
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "tokens.issue",
+        exercise: 4,
+        retired_after: None,
+        name: "POST /api/tokens issues a random token (201), 401 without a session",
+        book: "token-in-url.md#issuing-tokens",
+        setup: FRESH,
+        hint: "Require a valid session, store a new random token for its user and answer 201 {\"token\": ...}.",
+        check: check!(issue),
+    },
+    Row {
+        id: "tokens.survive-logout",
+        exercise: 6,
+        retired_after: None,
+        name: "a logout leaves the session's tokens working and its token sockets open",
+        book: "close-codes.md#logging-out",
+        setup: FRESH,
+        hint: "A token belongs to its user, not to the session that issued it: logout deletes the session and closes its cookie sockets only, never the tokens or the sockets they opened.",
+        check: check!(survive_logout),
+    },
+];
 
 /// At least 128 random bits, like session ids.
 const SHORTEST_TOKEN: usize = 22;
@@ -54,4 +66,42 @@ pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
     )
     .await?;
     Ok(())
+}
+
+/// A token issued by a session, and a socket it opened, outlive that
+/// session's logout.
+pub async fn survive_logout(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let token = ctx.issue_token(&session).await?;
+    let mut cookie_ws = ctx
+        .authenticated(user.username, Upgrade::cookie(&session), user)
+        .await?;
+    let token_label = format!("{}-token", user.username);
+    let mut token_ws = ctx
+        .authenticated(&token_label, Upgrade::token(&token), user)
+        .await?;
+    let logout = Request::post("/api/logout").cookie(&session);
+    let response = ctx.send(logout.clone()).await?;
+    ensure(
+        response.status == 204,
+        logout.describe(),
+        "204",
+        response.describe(),
+    )?;
+    // The cookie socket's close shows that the logout has reached the
+    // sockets; the token socket must still answer, with nothing before it.
+    cookie_ws
+        .expect_close_allowing_error(4002, "Session expired", CLOSE_LIMIT)
+        .await?;
+    token_ws.probe().await?;
+    let after = format!("{}-token-after-logout", user.username);
+    ctx.authenticated(&after, Upgrade::token(&token), user)
+        .await?;
+    let first_message = format!("{}-auth-frame-after-logout", user.username);
+    let mut ws = ctx.socket(&first_message, Upgrade::bare()).await?;
+    ws.send_json(&json!({"type": "auth", "token": token}))
+        .await?;
+    ws.expect_json(&user.authenticated()).await?;
+    token_ws.probe().await
 }

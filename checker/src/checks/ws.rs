@@ -20,6 +20,16 @@ pub static ROWS: &[Row] = &[
         check: check!(cookie_socket),
     },
     Row {
+        id: "ws.cookie-own-user",
+        exercise: 1,
+        retired_after: None,
+        name: "a cookie socket is its own session's user, not the last one to log in",
+        book: "cookie-upgrade.md#reading-the-cookie-in-the-upgrade",
+        setup: FRESH,
+        hint: "Take the user from the session the upgrade's cookie names (session row, then user row), never from the latest login or any other state shared between requests.",
+        check: check!(cookie_own_user),
+    },
+    Row {
         id: "ws.no-credential",
         exercise: 2,
         // From exercise 5 on a socket without credentials waits for its auth
@@ -81,6 +91,16 @@ pub static ROWS: &[Row] = &[
         hint: "An unknown or empty token gets {\"error\":\"Invalid token\"}, then close 4001 'Invalid token'.",
         check: check!(token_invalid),
     },
+    Row {
+        id: "ws.token-first",
+        exercise: 4,
+        retired_after: None,
+        name: "with several token parameters, the first one counts",
+        book: "token-in-url.md#reading-the-token",
+        setup: FRESH,
+        hint: "Take the first `token` of the query string (iterate over the pairs and stop at the first), not the last, which is what a map of the query keeps.",
+        check: check!(token_first),
+    },
 ];
 
 pub async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
@@ -88,6 +108,22 @@ pub async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
     // The socket stays open and says nothing more until asked. Exercise 1
     // handles no messages, so there is no probe to ask with: a short wait.
     ws.expect_quiet().await
+}
+
+/// Two users log in before either upgrades, the other one last: each
+/// socket must be greeted as the user of its own session, whoever logged
+/// in most recently.
+pub async fn cookie_own_user(ctx: Ctx) -> Result<(), Failure> {
+    let first = member();
+    let last = other_member(first);
+    let first_session = ctx.login(first).await?;
+    let last_session = ctx.login(last).await?;
+    let label = format!("{} (after {} logged in)", first.username, last.username);
+    ctx.authenticated(&label, Upgrade::cookie(&first_session), first)
+        .await?;
+    ctx.authenticated(last.username, Upgrade::cookie(&last_session), last)
+        .await
+        .map(|_| ())
 }
 
 pub async fn no_credential(ctx: Ctx) -> Result<(), Failure> {
@@ -156,4 +192,23 @@ pub async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
             .await?;
     }
     Ok(())
+}
+
+/// `/ws?token=A&token=B` is A's socket: the first parameter counts, whether
+/// it is the good token or the bad one.
+pub async fn token_first(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let token = ctx.token_for(user).await?;
+    let bad = unknown_secret();
+    let good_first = Upgrade::token(&format!("{token}&token={bad}"));
+    ctx.authenticated("good-token-first", good_first, user)
+        .await?;
+    let mut ws = ctx
+        .socket(
+            "bad-token-first",
+            Upgrade::token(&format!("{bad}&token={token}")),
+        )
+        .await?;
+    ws.expect_rejection("Invalid token", 4001, "Invalid token")
+        .await
 }

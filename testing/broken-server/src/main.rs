@@ -95,6 +95,10 @@ const BREAKS: &[(&str, &str)] = &[
         "a cookie socket's authenticated frame shows the name in lower case",
     ),
     (
+        "ws.cookie-own-user",
+        "a cookie socket is greeted as the last user who logged in anywhere",
+    ),
+    (
         "ws.no-credential",
         "closes 4001 'Unauthorized' without the error frame",
     ),
@@ -147,6 +151,7 @@ const BREAKS: &[(&str, &str)] = &[
         "ws.token-invalid",
         "an empty token without a cookie counts as no credential",
     ),
+    ("ws.token-first", "the last token parameter counts"),
     (
         "logs.token-redacted",
         "every request with a query is logged raw",
@@ -187,12 +192,29 @@ const BREAKS: &[(&str, &str)] = &[
         "expiry.while-connected",
         "only a logout ends a connected session",
     ),
+    (
+        "expiry.hour-old",
+        "sessions expired more than ten minutes ago are purged",
+    ),
+    (
+        "expiry.expires-at",
+        "without SESSION_TTL_SECS, sessions last an hour",
+    ),
     ("logout.ok", "logout does not clear the cookie"),
     (
         "logout.closes-sockets",
         "a logout leaves the session's sockets open",
     ),
     ("rooms.forbidden", "board membership is not checked"),
+    ("rooms.members", "board-2 is seeded without Alice"),
+    (
+        "rooms.close-by-server",
+        "only a close by the client leaves the socket's boards",
+    ),
+    (
+        "tokens.survive-logout",
+        "logout also revokes the tokens its session issued",
+    ),
     ("close.normal", "a client's close is not answered"),
     ("close.too-big", "no limit on message size"),
     (
@@ -268,6 +290,9 @@ async fn start() -> Result<(), ConfigError> {
     ACTIVE.set(row).expect("set once, at start");
 
     let mut config = lenient_config()?;
+    if broken("expiry.expires-at") && std::env::var_os("SESSION_TTL_SECS").is_none() {
+        config.session_ttl = Duration::from_secs(3_600);
+    }
     let path = config.database_path.clone();
     if broken("server.restart-keeps-data") {
         behind_the_back(&path, "DROP TABLE IF EXISTS sessions");
@@ -416,6 +441,40 @@ async fn tamper(mut request: Request, next: Next) -> Response {
                 Some(cookie.replacen("session=", &format!("session={user_id}."), 1))
             })
         }
+        "ws.cookie-own-user" if at("/api/login") => {
+            let (parts, body) = split_json(next.run(request).await).await;
+            if parts.status == StatusCode::OK {
+                let user = &body["user"];
+                let name = |field: &str| user[field].as_str().unwrap_or_default().to_owned();
+                *lock(&LAST_LOGIN) = Some(User {
+                    id: name("id"),
+                    name: name("name"),
+                });
+            }
+            Response::from_parts(parts, Body::from(body.to_string()))
+        }
+        "tokens.survive-logout" if at("/api/tokens") || at("/api/logout") => {
+            let session = session_cookie(request.headers());
+            let (parts, body) = split_json(next.run(request).await).await;
+            if let Some(session) = session {
+                if let Some(token) = body["token"].as_str() {
+                    lock(&ISSUED).push((session, token.to_owned()));
+                } else if parts.status == StatusCode::NO_CONTENT {
+                    lock(&ISSUED).retain(|(issuer, token)| {
+                        if *issuer == session {
+                            lock(&REVOKED).push(token.clone());
+                        }
+                        *issuer != session
+                    });
+                }
+            }
+            let body = if body.is_null() {
+                Body::empty()
+            } else {
+                Body::from(body.to_string())
+            };
+            Response::from_parts(parts, body)
+        }
         "logs.token-redacted" => {
             if request.uri().query().is_some() {
                 eprintln!("request {} {}", request.method(), request.uri());
@@ -424,6 +483,38 @@ async fn tamper(mut request: Request, next: Next) -> Response {
         }
         _ => next.run(request).await,
     }
+}
+
+/// The last user who logged in, for the `ws.cookie-own-user` break.
+static LAST_LOGIN: Mutex<Option<User>> = Mutex::new(None);
+
+/// For the `tokens.survive-logout` break: which session issued which token,
+/// and the tokens revoked by a logout of their session.
+static ISSUED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+static REVOKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The value of the request's `session` cookie, if it has one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|line| line.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("session=").map(str::to_owned))
+}
+
+/// The token's user, unless a logout revoked it (`tokens.survive-logout`).
+fn token_user(app: &App, token: &str) -> Option<User> {
+    if lock(&REVOKED).iter().any(|revoked| revoked == token) {
+        return None;
+    }
+    app.db.token_user(token).ok().flatten()
 }
 
 fn has_session_cookie(headers: &HeaderMap) -> bool {
@@ -501,11 +592,16 @@ async fn upgrade(
             std::future::pending::<()>().await;
         });
     }
-    let token = query
+    let mut tokens = query
         .into_iter()
-        .find(|(name, _)| name == "token")
-        .map(|(_, token)| token)
-        .filter(|_| !broken("ws.token"));
+        .filter(|(name, _)| name == "token")
+        .map(|(_, token)| token);
+    let token = if broken("ws.token-first") {
+        tokens.next_back()
+    } else {
+        tokens.next()
+    }
+    .filter(|_| !broken("ws.token"));
     let cookie = jar
         .get(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned());
@@ -572,8 +668,10 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
         Ok(who) => who,
         Err(goodbye) => return part(socket, Some(goodbye)).await,
     };
-    let shown = match &session {
-        Some(_) if broken("ws.cookie") => User {
+    let last_login = lock(&LAST_LOGIN).clone();
+    let shown = match (&session, last_login) {
+        (Some(_), Some(last)) if broken("ws.cookie-own-user") => last,
+        (Some(_), _) if broken("ws.cookie") => User {
             id: user.id.clone(),
             name: user.name.to_lowercase(),
         },
@@ -590,7 +688,9 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
         tcp.ended(&app).await;
     }
     seats().retain(|(_, socket, _)| *socket != mailbox.id);
-    if !broken("rooms.close") {
+    let by_server = goodbye.is_some_and(|(_, code, _)| code != NORMAL.1);
+    let stays_seated = broken("rooms.close") || (broken("rooms.close-by-server") && by_server);
+    if !stays_seated {
         for (board, viewers) in app.rooms.leave_all(mailbox.id) {
             let left = json!({ "type": "user_left", "user": user, "viewers": viewers });
             app.rooms.broadcast(&board, mailbox.id, &left);
@@ -617,13 +717,11 @@ async fn identify(
 ) -> Result<(User, Option<Session>), Goodbye> {
     match credential {
         Credential::Cookie(id) => by_cookie(app, &id),
-        Credential::Token(token, fallback) => {
-            match (app.db.token_user(&token).ok().flatten(), fallback) {
-                (Some(user), _) => Ok((user, None)),
-                (None, Some(cookie)) => by_cookie(app, &cookie),
-                (None, None) => Err(INVALID_TOKEN),
-            }
-        }
+        Credential::Token(token, fallback) => match (token_user(app, &token), fallback) {
+            (Some(user), _) => Ok((user, None)),
+            (None, Some(cookie)) => by_cookie(app, &cookie),
+            (None, None) => Err(INVALID_TOKEN),
+        },
         Credential::Anonymous if broken("ws.no-credential") => Err(UNAUTHORIZED),
         Credential::Anonymous => by_first_frame(app, socket).await.map(|user| (user, None)),
     }
@@ -636,6 +734,10 @@ fn by_cookie(app: &App, id: &str) -> Result<(User, Option<Session>), Goodbye> {
         INVALID_SESSION
     };
     let session = app.db.session(id).ok().flatten().ok_or(unknown)?;
+    if broken("expiry.hour-old") && session.expires_at < unix_now() - 600 {
+        // As if a purge every ten minutes had deleted it.
+        return Err(INVALID_SESSION);
+    }
     if session.is_expired() && !broken("expiry.at-connect") {
         return Err(EXPIRED);
     }
@@ -685,7 +787,7 @@ async fn by_first_frame(app: &App, socket: &mut Socket) -> Result<User, Goodbye>
             let session = app.db.session(&token).ok().flatten();
             session.and_then(|session| app.db.user(&session.user_id).ok().flatten())
         } else {
-            app.db.token_user(&token).ok().flatten()
+            token_user(app, &token)
         };
         let wrong = if broken("first-message.wrong-token") {
             UNAUTHORIZED
@@ -798,7 +900,9 @@ async fn obey(
     let me = mailbox.id;
     match message {
         ClientMessage::Join { board_id: board } => {
-            if !broken("rooms.forbidden") && !app.db.is_member(&board, &user.id).unwrap_or(false) {
+            let member = app.db.is_member(&board, &user.id).unwrap_or(false)
+                && !(broken("rooms.members") && board == "board-2" && user.id == "user-alice");
+            if !broken("rooms.forbidden") && !member {
                 return Err(FORBIDDEN);
             }
             let first_time = app.rooms.join(&board, mailbox).is_some();

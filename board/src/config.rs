@@ -20,6 +20,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// How long a socket without credentials may take to send its auth frame.
     pub auth_timeout: Duration,
+    /// `TICKET_TTL_SECS`: how long a WebSocket ticket stays usable
+    /// (exercise 8 on).
+    pub ticket_ttl: Duration,
     /// Extra origins allowed to open a cookie-authenticated socket, normalised
     /// with [`normalize_origin`].
     pub allowed_origins: Vec<String>,
@@ -59,6 +62,7 @@ impl Config {
         let port = number("PORT", 3000, (0, 65_535))?;
         let session_ttl = number("SESSION_TTL_SECS", 86_400, (1, 31_536_000))?;
         let auth_timeout = number("AUTH_TIMEOUT_MS", 5_000, (1, 3_600_000))?;
+        let ticket_ttl = number("TICKET_TTL_SECS", 30, (1, 3_600))?;
         let allowed_origins = lookup("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -70,6 +74,7 @@ impl Config {
             database_path: lookup("DATABASE_PATH").unwrap_or_else(|| ":memory:".to_owned()),
             session_ttl: Duration::from_secs(session_ttl),
             auth_timeout: Duration::from_millis(auth_timeout),
+            ticket_ttl: Duration::from_secs(ticket_ttl),
             allowed_origins,
         })
     }
@@ -133,6 +138,8 @@ mod tests {
             ("SESSION_TTL_SECS", "0"),
             ("SESSION_TTL_SECS", "31536001"),
             ("AUTH_TIMEOUT_MS", "0"),
+            ("TICKET_TTL_SECS", "0"),
+            ("TICKET_TTL_SECS", "3601"),
             ("AUTH_TIMEOUT_MS", "1.5"),
             ("AUTH_TIMEOUT_MS", "99999999999999999999999"),
         ] {

@@ -52,13 +52,14 @@ impl IntoResponse for DbError {
     }
 }
 
-fn unauthorized() -> Response {
+/// 401 `{"error":"Unauthorized"}`.
+pub fn unauthorized() -> Response {
     error_response(StatusCode::UNAUTHORIZED, "Unauthorized")
 }
 
 /// The session behind the request's cookie, if it is known, not expired and
 /// its user still exists.
-fn current_session(app: &App, jar: &CookieJar) -> Result<Option<(Session, User)>, DbError> {
+pub fn current_session(app: &App, jar: &CookieJar) -> Result<Option<(Session, User)>, DbError> {
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Ok(None);
     };

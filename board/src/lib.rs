@@ -282,7 +282,10 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Replaces the value of every `token` parameter with `[redacted]`,
+/// Parameters whose values are credentials: an API token, a WebSocket ticket.
+const SECRET_PARAMETERS: [&str; 2] = ["token", "ticket"];
+
+/// Replaces the value of every `token` and `ticket` parameter with `[redacted]`,
 /// whatever its case of percent-encoding, and keeps the rest as it was.
 fn redact_query(query: &str) -> String {
     query
@@ -293,8 +296,8 @@ fn redact_query(query: &str) -> String {
                 .next()
                 .map(|(key, _)| key.into_owned())
                 .unwrap_or_default();
-            if decoded == "token" {
-                "token=[redacted]".to_owned()
+            if SECRET_PARAMETERS.contains(&decoded.as_str()) {
+                format!("{decoded}=[redacted]")
             } else {
                 pair.to_owned()
             }
@@ -317,5 +320,6 @@ mod tests {
         assert_eq!(redact_query("%74oken=abc"), "token=[redacted]");
         assert_eq!(redact_query("token"), "token=[redacted]");
         assert_eq!(redact_query("tokens=abc"), "tokens=abc");
+        assert_eq!(redact_query("ticket=abc&x=1"), "ticket=[redacted]&x=1");
     }
 }

@@ -70,6 +70,12 @@ pub static EXERCISES: &[Exercise] = &[
         title: "Origin checks",
         chapter: "origin-checks.md",
     },
+    Exercise {
+        number: 8,
+        slug: "tickets",
+        title: "Tickets and the bearer header",
+        chapter: "tickets.md",
+    },
 ];
 
 /// The book's chapters that rows and exercises point to, by file, with
@@ -92,6 +98,10 @@ pub static CHAPTERS: &[(&str, &str)] = &[
     (
         "origin-checks.md",
         "Origin checks and cross-site WebSocket hijacking",
+    ),
+    (
+        "tickets.md",
+        "Approach 4: one-time tickets and the bearer header",
     ),
 ];
 

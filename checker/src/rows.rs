@@ -16,8 +16,8 @@ use futures_util::future::BoxFuture;
 use std::sync::LazyLock;
 
 use crate::checks::{
-    Ctx, close, expiry, first_message, login, logout, logs, me, messages, origin, rooms, server,
-    shutdown, tokens, ws,
+    Ctx, bearer, close, expiry, first_message, login, logout, logs, me, messages, origin, page,
+    rooms, server, shutdown, tickets, tokens, ws,
 };
 use crate::report::Failure;
 
@@ -82,6 +82,8 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         rooms::ROWS,
         messages::ROWS,
         tokens::ROWS,
+        tickets::ROWS,
+        bearer::ROWS,
         logs::ROWS,
         first_message::ROWS,
         expiry::ROWS,
@@ -89,6 +91,7 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         close::ROWS,
         shutdown::ROWS,
         origin::ROWS,
+        page::ROWS,
     ]
     .concat();
     rows.sort_by_key(|row| row.exercise);

@@ -8,16 +8,28 @@ use crate::report::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
-    id: "logs.token-redacted",
-    exercise: 4,
-    retired_after: None,
-    name: "the request log shows token=[redacted], never the token",
-    book: "token-in-url.md#tokens-leak-through-urls",
-    setup: FRESH,
-    hint: "Redact the token parameter before the request line is logged, for valid and invalid tokens alike.",
-    check: check!(token_redacted),
-}];
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "logs.token-redacted",
+        exercise: 4,
+        retired_after: None,
+        name: "the request log shows token=[redacted], never the token",
+        book: "token-in-url.md#tokens-leak-through-urls",
+        setup: FRESH,
+        hint: "Redact the token parameter before the request line is logged, for valid and invalid tokens alike.",
+        check: check!(token_redacted),
+    },
+    Row {
+        id: "logs.ticket-redacted",
+        exercise: 8,
+        retired_after: None,
+        name: "no ticket and no Authorization header in the output; tickets logged as ticket=[redacted]",
+        book: "tickets.md#what-leaks-where",
+        setup: FRESH,
+        hint: "Redact the ticket parameter like the token, and never log the Authorization header.",
+        check: check!(ticket_redacted),
+    },
+];
 
 /// How long the request log may lag behind the requests it logs.
 const LOG_LIMIT: Duration = Duration::from_secs(1);
@@ -56,6 +68,60 @@ pub async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
         "request log lines showing token=[redacted]",
         format!(
             "no `token=[redacted]` in the output within {} s",
+            LOG_LIMIT.as_secs()
+        ),
+    )
+}
+
+pub async fn ticket_redacted(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let ticket = super::tickets::mint(&ctx, &session).await?;
+    ctx.authenticated(user.username, Upgrade::ticket(&ticket), user)
+        .await?;
+    let bad_ticket = unknown_secret();
+    let mut ws = ctx
+        .socket("bad-ticket", Upgrade::ticket(&bad_ticket))
+        .await?;
+    ws.expect_rejection("Invalid ticket", 4001, "Invalid ticket")
+        .await?;
+    let token = ctx.issue_token(&session).await?;
+    ctx.authenticated(
+        user.username,
+        Upgrade::bare().header("Authorization", &format!("Bearer {token}")),
+        user,
+    )
+    .await?;
+
+    let request = format!(
+        "GET /ws?ticket=<{}'s ticket>, GET /ws?ticket=<an unknown ticket>, GET /ws with Authorization: Bearer <token>",
+        user.username
+    );
+    let server = ctx.server();
+    let redacted = server
+        .wait_output_contains("ticket=[redacted]", LOG_LIMIT)
+        .await;
+    let output = server.all_output();
+    let secrets = [
+        ("the valid ticket", &ticket),
+        ("the invalid ticket", &bad_ticket),
+        ("the bearer token", &token),
+    ];
+    for (which, value) in secrets {
+        if let Some(line) = output.lines().find(|line| line.contains(value.as_str())) {
+            return Err(Failure::new(
+                &request,
+                "no ticket or token value in stdout or stderr",
+                format!("{which} in the output: {}", line.trim()),
+            ));
+        }
+    }
+    ensure(
+        redacted,
+        request,
+        "request log lines showing ticket=[redacted]",
+        format!(
+            "no `ticket=[redacted]` in the output within {} s",
             LOG_LIMIT.as_secs()
         ),
     )

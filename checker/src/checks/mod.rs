@@ -9,6 +9,7 @@
 
 mod ctx;
 
+pub mod bearer;
 pub mod close;
 pub mod expiry;
 pub mod first_message;
@@ -18,9 +19,11 @@ pub mod logs;
 pub mod me;
 pub mod messages;
 pub mod origin;
+pub mod page;
 pub mod rooms;
 pub mod server;
 pub mod shutdown;
+pub mod tickets;
 pub mod tokens;
 pub mod ws;
 

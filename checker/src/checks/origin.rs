@@ -52,6 +52,16 @@ pub static ROWS: &[Row] = &[
         hint: "Check the Origin only for cookie upgrades: a token parameter or no credential at all skips the check.",
         check: check!(token_exempt),
     },
+    Row {
+        id: "origin.ticket-exempt",
+        exercise: 8,
+        retired_after: None,
+        name: "ticket and bearer-header upgrades from a foreign Origin are accepted",
+        book: "tickets.md#no-origin-check",
+        setup: FRESH,
+        hint: "Keep the Origin check to cookie upgrades: the browser attaches neither a ticket nor an Authorization header on its own.",
+        check: check!(ticket_exempt),
+    },
 ];
 
 const FOREIGN: &str = "http://evil.example";
@@ -159,6 +169,23 @@ pub async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
         .await?;
     first_message
         .expect_json(&user.authenticated())
+        .await
+        .map(|_| ())
+}
+
+pub async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let ticket = super::tickets::mint(&ctx, &session).await?;
+    let by_ticket = Upgrade::ticket(&ticket)
+        .header("Cookie", &format!("session={session}"))
+        .header("Origin", FOREIGN);
+    ctx.authenticated(user.username, by_ticket, user).await?;
+    let token = ctx.issue_token(&session).await?;
+    let by_header = Upgrade::bare()
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Origin", FOREIGN);
+    ctx.authenticated(user.username, by_header, user)
         .await
         .map(|_| ())
 }

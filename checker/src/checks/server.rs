@@ -63,6 +63,16 @@ pub static ROWS: &[Row] = &[
         hint: "Parse AUTH_TIMEOUT_MS like the other settings: a plain integer from 1 to 3600000, or an error naming it.",
         check: check!(bad_auth_timeout),
     },
+    Row {
+        id: "server.bad-ticket-ttl",
+        exercise: 8,
+        retired_after: None,
+        name: "a bad TICKET_TTL_SECS ends the process with an error naming it",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "Parse TICKET_TTL_SECS like the other settings: a plain integer from 1 to 3600, or an error naming it.",
+        check: check!(bad_ticket_ttl),
+    },
 ];
 
 /// The contract: bad settings end the process within 2 seconds of its start. A
@@ -235,6 +245,14 @@ pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
     let cases = ["0", "abc", "3600001"]
         .iter()
         .map(|value| BadSetting::new("AUTH_TIMEOUT_MS", value))
+        .collect();
+    expect_refusals(&ctx, cases).await
+}
+
+pub async fn bad_ticket_ttl(ctx: Ctx) -> Result<(), Failure> {
+    let cases = ["0", "abc", "3601"]
+        .iter()
+        .map(|value| BadSetting::new("TICKET_TTL_SECS", value))
         .collect();
     expect_refusals(&ctx, cases).await
 }

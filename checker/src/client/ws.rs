@@ -45,6 +45,22 @@ impl Upgrade {
         }
     }
 
+    /// `GET /ws?ticket=<ticket>`; the ticket is put in the URL as given.
+    pub fn ticket(ticket: &str) -> Self {
+        Upgrade {
+            path: format!("/ws?ticket={ticket}"),
+            headers: Vec::new(),
+        }
+    }
+
+    /// `GET /ws?<query>`, for rows that combine parameters.
+    pub fn query(query: &str) -> Self {
+        Upgrade {
+            path: format!("/ws?{query}"),
+            headers: Vec::new(),
+        }
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self

@@ -38,12 +38,17 @@ use tokio::time::timeout;
 
 /// The settings of the contract's "Starting a server" table. The caller's own
 /// values are removed so that a developer's shell cannot change a row.
-pub const SETTINGS: [&str; 5] = [
+pub const SETTINGS: [&str; 10] = [
     "PORT",
     "DATABASE_PATH",
     "SESSION_TTL_SECS",
     "AUTH_TIMEOUT_MS",
     "ALLOWED_ORIGINS",
+    "TICKET_TTL_SECS",
+    "PING_INTERVAL_MS",
+    "MAX_SOCKETS_PER_USER",
+    "MESSAGE_RATE",
+    "REDIS_URL",
 ];
 
 /// How long a server gets to exit after SIGTERM before its group is killed

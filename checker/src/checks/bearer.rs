@@ -1,0 +1,86 @@
+//! Rows `bearer.*`: an API token in the `Authorization` header of the
+//! upgrade request, checked before the upgrade (exercise 8).
+//!
+//! A client that sends a header can read an HTTP answer, so a bad one is
+//! refused with 401 and `WWW-Authenticate: Bearer`, and no socket opens.
+
+use serde_json::json;
+
+use super::{Ctx, ensure, member, other_member, unknown_secret};
+use crate::client::Upgrade;
+use crate::report::Failure;
+use crate::rows::{FRESH, Row, check};
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "bearer.ok",
+        exercise: 8,
+        retired_after: None,
+        name: "Authorization: Bearer <token> authenticates the token's user (scheme in any case)",
+        book: "tickets.md#the-bearer-header",
+        setup: FRESH,
+        hint: "In authenticate_bearer, accept the Bearer scheme in any letter case and look the token up like a URL token.",
+        check: check!(ok),
+    },
+    Row {
+        id: "bearer.invalid",
+        exercise: 8,
+        retired_after: None,
+        name: "a wrong, empty or non-Bearer Authorization header gets 401 with WWW-Authenticate: Bearer, no upgrade",
+        book: "tickets.md#the-bearer-header",
+        setup: FRESH,
+        hint: "Refuse a bad header before the upgrade: 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer, whatever cookie comes with it.",
+        check: check!(invalid),
+    },
+];
+
+pub async fn ok(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let token = ctx.token_for(user).await?;
+    // The other member's cookie rides along: the header decides.
+    let cookie = ctx.login(other_member(user)).await?;
+    for scheme in ["Bearer", "bearer"] {
+        ctx.authenticated(
+            user.username,
+            Upgrade::bare()
+                .header("Authorization", &format!("{scheme} {token}"))
+                .header("Cookie", &format!("session={cookie}")),
+            user,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    let token = ctx.issue_token(&session).await?;
+    let headers = [
+        format!("Bearer {}", unknown_secret()),
+        "Bearer ".to_owned(),
+        format!("Basic {token}"),
+    ];
+    for header in &headers {
+        let upgrade = Upgrade::bare()
+            .header("Authorization", header)
+            .header("Cookie", &format!("session={session}"));
+        let request = upgrade.as_http_request();
+        let response = ctx.send(request.clone()).await?;
+        let challenge = response
+            .header("www-authenticate")
+            .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("bearer"));
+        ensure(
+            response.is(401, &json!({"error": "Invalid token"})) && challenge,
+            request.describe(),
+            "HTTP 401, WWW-Authenticate: Bearer, body {\"error\":\"Invalid token\"}, no upgrade",
+            format!(
+                "{} (WWW-Authenticate: {})",
+                response.describe(),
+                response.header("www-authenticate").unwrap_or("none")
+            ),
+        )?;
+    }
+    Ok(())
+}

@@ -23,6 +23,14 @@ pub struct Config {
     /// `TICKET_TTL_SECS`: how long a WebSocket ticket stays usable
     /// (exercise 8 on).
     pub ticket_ttl: Duration,
+    /// `PING_INTERVAL_MS`: how often each authenticated socket is pinged
+    /// (exercise 9 on).
+    pub ping_interval: Duration,
+    /// `MAX_SOCKETS_PER_USER`: open authenticated sockets one user may hold
+    /// on this process (exercise 9 on).
+    pub max_sockets_per_user: usize,
+    /// `MESSAGE_RATE`: messages per second one socket may send (exercise 9 on).
+    pub message_rate: u32,
     /// Extra origins allowed to open a cookie-authenticated socket, normalised
     /// with [`normalize_origin`].
     pub allowed_origins: Vec<String>,
@@ -63,6 +71,9 @@ impl Config {
         let session_ttl = number("SESSION_TTL_SECS", 86_400, (1, 31_536_000))?;
         let auth_timeout = number("AUTH_TIMEOUT_MS", 5_000, (1, 3_600_000))?;
         let ticket_ttl = number("TICKET_TTL_SECS", 30, (1, 3_600))?;
+        let ping_interval = number("PING_INTERVAL_MS", 30_000, (100, 3_600_000))?;
+        let max_sockets_per_user = number("MAX_SOCKETS_PER_USER", 10, (1, 10_000))?;
+        let message_rate = number("MESSAGE_RATE", 20, (1, 100_000))?;
         let allowed_origins = lookup("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -75,6 +86,11 @@ impl Config {
             session_ttl: Duration::from_secs(session_ttl),
             auth_timeout: Duration::from_millis(auth_timeout),
             ticket_ttl: Duration::from_secs(ticket_ttl),
+            ping_interval: Duration::from_millis(ping_interval),
+            max_sockets_per_user: usize::try_from(max_sockets_per_user)
+                .expect("the range check keeps MAX_SOCKETS_PER_USER small"),
+            message_rate: u32::try_from(message_rate)
+                .expect("the range check keeps MESSAGE_RATE within u32"),
             allowed_origins,
         })
     }
@@ -140,6 +156,9 @@ mod tests {
             ("AUTH_TIMEOUT_MS", "0"),
             ("TICKET_TTL_SECS", "0"),
             ("TICKET_TTL_SECS", "3601"),
+            ("PING_INTERVAL_MS", "99"),
+            ("MAX_SOCKETS_PER_USER", "0"),
+            ("MESSAGE_RATE", "100001"),
             ("AUTH_TIMEOUT_MS", "1.5"),
             ("AUTH_TIMEOUT_MS", "99999999999999999999999"),
         ] {

@@ -33,6 +33,7 @@
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod limits;
 pub mod message;
 pub mod page;
 pub mod rooms;
@@ -53,6 +54,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     config::{Config, ConfigError},
     db::{Database, Session},
+    limits::UserSockets,
     rooms::Rooms,
 };
 
@@ -68,6 +70,8 @@ pub struct App {
     pub db: Database,
     pub rooms: Rooms,
     pub sessions: SessionEvents,
+    /// The authenticated sockets each user holds open (exercise 9's limit).
+    pub user_sockets: UserSockets,
     shutdown: CancellationToken,
     sockets: TaskTracker,
 }
@@ -79,6 +83,7 @@ impl App {
             db,
             rooms: Rooms::default(),
             sessions: SessionEvents::default(),
+            user_sockets: UserSockets::default(),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
         }

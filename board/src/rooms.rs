@@ -6,6 +6,18 @@
 //! socket is ever written by two tasks at once and a slow receiver never
 //! blocks the sender.
 //!
+//! Never blocking the sender must not mean unbounded memory: a receiver
+//! that stops reading (a stalled client, a full TCP window) would make its
+//! queue grow for as long as the others talk. So each queue holds at most
+//! [`MAILBOX_BOUND`] frames, and when it is full:
+//! - a `user_typing` frame is dropped: it is a hint that the next one
+//!   replaces, and a receiver that far behind has stale hints anyway;
+//! - any other frame (`user_joined`, `user_left`) cannot be dropped without
+//!   leaving the receiver with a wrong picture of the board, so the receiver
+//!   is told it fell behind: its [`Mailbox::next`] answers `None`, and the
+//!   socket is closed (1013 "Try again later" from exercise 6 on) so that
+//!   the client reconnects and starts from a true picture.
+//!
 //! Rooms count sockets, not users: a user with two tabs open is two viewers,
 //! and each tab hears about the other.
 
@@ -19,12 +31,23 @@ use std::{
 
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How many frames may wait for one socket before the policy above applies.
+pub const MAILBOX_BOUND: usize = 256;
 
 /// Identifies one socket for as long as it is open.
 pub type SocketId = u64;
 
-/// Each board's sockets, by id, with the channel that reaches each.
-type Boards = HashMap<String, HashMap<SocketId, mpsc::UnboundedSender<Value>>>;
+/// The way to a socket's mailbox from a sender.
+#[derive(Clone)]
+struct Outbox {
+    frames: mpsc::Sender<Value>,
+    fell_behind: CancellationToken,
+}
+
+/// Each board's sockets, by id, with the way to reach each.
+type Boards = HashMap<String, HashMap<SocketId, Outbox>>;
 
 /// The registry; cheap to clone, shared by every socket task.
 #[derive(Clone, Default)]
@@ -36,18 +59,21 @@ pub struct Rooms {
 /// A socket's place in the registry: its id, and the frames others send it.
 pub struct Mailbox {
     pub id: SocketId,
-    sender: mpsc::UnboundedSender<Value>,
-    receiver: mpsc::UnboundedReceiver<Value>,
+    outbox: Outbox,
+    receiver: mpsc::Receiver<Value>,
 }
 
 impl Mailbox {
-    /// The next frame another socket sent to this one.
-    pub async fn next(&mut self) -> Value {
-        // `self` holds a sender too, so the channel never closes while we wait.
-        self.receiver
-            .recv()
-            .await
-            .expect("the mailbox holds its own sender")
+    /// The next frame another socket sent to this one, or `None` once this
+    /// socket has fallen so far behind that a frame it must not miss could
+    /// not be queued (see the module's documentation): the socket must end.
+    pub async fn next(&mut self) -> Option<Value> {
+        tokio::select! {
+            biased;
+            () = self.outbox.fell_behind.cancelled() => None,
+            // `self` holds a sender too, so the channel never closes while we wait.
+            frame = self.receiver.recv() => frame,
+        }
     }
 }
 
@@ -60,10 +86,13 @@ impl Rooms {
 
     /// A mailbox for a newly authenticated socket, in no board yet.
     pub fn mailbox(&self) -> Mailbox {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (frames, receiver) = mpsc::channel(MAILBOX_BOUND);
         Mailbox {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            sender,
+            outbox: Outbox {
+                frames,
+                fell_behind: CancellationToken::new(),
+            },
             receiver,
         }
     }
@@ -76,7 +105,7 @@ impl Rooms {
         if members.contains_key(&mailbox.id) {
             return None;
         }
-        members.insert(mailbox.id, mailbox.sender.clone());
+        members.insert(mailbox.id, mailbox.outbox.clone());
         Some(members.len())
     }
 
@@ -123,10 +152,15 @@ impl Rooms {
     /// Sends `frame` to every socket in `board_id` except `sender`.
     pub fn broadcast(&self, board_id: &str, sender: SocketId, frame: &Value) {
         if let Some(members) = self.lock().get(board_id) {
-            for (_, mailbox) in members.iter().filter(|(id, _)| **id != sender) {
-                // A closed receiver belongs to a socket that is ending and
-                // will leave the board in a moment: nothing to do.
-                let _ = mailbox.send(frame.clone());
+            for (_, outbox) in members.iter().filter(|(id, _)| **id != sender) {
+                match outbox.frames.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) if frame["type"] == "user_typing" => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => outbox.fell_behind.cancel(),
+                    // A closed receiver belongs to a socket that is ending and
+                    // will leave the board in a moment: nothing to do.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
             }
         }
     }
@@ -151,8 +185,8 @@ mod tests {
         rooms.broadcast("board-2", carol.id, &json!({"n": 2}));
         rooms.broadcast("board-1", bob.id, &json!({"n": 3}));
 
-        assert_eq!(bob.next().await, json!({"n": 1}));
-        assert_eq!(alice.next().await, json!({"n": 3}));
+        assert_eq!(bob.next().await, Some(json!({"n": 1})));
+        assert_eq!(alice.next().await, Some(json!({"n": 3})));
         assert!(
             carol.receiver.try_recv().is_err(),
             "carol is alone in board-2"
@@ -176,5 +210,33 @@ mod tests {
         assert_eq!(left, [("board-1".to_owned(), 1), ("board-2".to_owned(), 0)]);
         assert!(!rooms.contains("board-1", alice.id));
         assert_eq!(rooms.viewers("board-1"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_falls_behind_loses_hints_then_is_told_to_go() {
+        let rooms = Rooms::default();
+        let (alice, mut bob) = (rooms.mailbox(), rooms.mailbox());
+        rooms.join("board-1", &alice);
+        rooms.join("board-1", &bob);
+        let typing = json!({"type": "user_typing", "user": {"id": "user-alice"}});
+        for _ in 0..MAILBOX_BOUND * 2 {
+            rooms.broadcast("board-1", alice.id, &typing);
+        }
+        assert_eq!(
+            bob.receiver.len(),
+            MAILBOX_BOUND,
+            "hints beyond the bound are dropped"
+        );
+        assert!(
+            !bob.outbox.fell_behind.is_cancelled(),
+            "dropping hints is enough"
+        );
+        let joined = json!({"type": "user_joined", "user": {"id": "user-carol"}, "viewers": 3});
+        rooms.broadcast("board-1", alice.id, &joined);
+        assert_eq!(
+            bob.next().await,
+            None,
+            "a frame it must not miss did not fit"
+        );
     }
 }

@@ -4,8 +4,12 @@
 //! the library and never reach them; an oversized message arrives as
 //! [`Incoming::TooBig`] instead of an error to pick apart), send JSON frames,
 //! and close with a code and a reason.
+//!
+//! A socket also remembers when it last heard from the client, pongs
+//! included, so a heartbeat (exercise 9) can tell a live connection from one
+//! that died without a close frame.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde_json::Value;
@@ -21,6 +25,8 @@ const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(500);
 /// One upgraded connection.
 pub struct Socket {
     ws: WebSocket,
+    /// When the last frame of any kind (a pong too) came from the client.
+    last_heard: Instant,
 }
 
 /// What arrived from the client.
@@ -38,7 +44,10 @@ pub enum Incoming {
 
 impl From<WebSocket> for Socket {
     fn from(ws: WebSocket) -> Socket {
-        Socket { ws }
+        Socket {
+            ws,
+            last_heard: Instant::now(),
+        }
     }
 }
 
@@ -47,7 +56,9 @@ impl Socket {
     /// gone (closed without a close frame, or broken).
     pub async fn recv(&mut self) -> Option<Incoming> {
         loop {
-            return match self.ws.recv().await? {
+            let message = self.ws.recv().await?;
+            self.last_heard = Instant::now();
+            return match message {
                 Ok(Message::Text(text)) => Some(Incoming::Text(text.to_string())),
                 Ok(Message::Binary(_)) => Some(Incoming::Binary),
                 Ok(Message::Close(_)) => Some(Incoming::Close),
@@ -65,6 +76,17 @@ impl Socket {
     /// returns `None` and the socket's task ends.
     pub async fn send_json(&mut self, frame: &Value) {
         let _ = self.ws.send(Message::Text(frame.to_string().into())).await;
+    }
+
+    /// How long the client has sent nothing at all, not even a pong.
+    pub fn silent_for(&self) -> Duration {
+        self.last_heard.elapsed()
+    }
+
+    /// Sends a ping frame; a live client answers with a pong, which
+    /// [`Socket::recv`] counts as hearing from it.
+    pub async fn ping(&mut self) {
+        let _ = self.ws.send(Message::Ping(Default::default())).await;
     }
 
     /// Sends `{"error": text}`.
@@ -87,5 +109,19 @@ impl Socket {
         let _ = self.ws.send(Message::Close(Some(frame))).await;
         let drain = async { while let Some(Ok(_)) = self.ws.recv().await {} };
         let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, drain).await;
+    }
+
+    /// Sends a close frame and drops the connection without waiting for an
+    /// answer: for a client that has stopped answering at all.
+    pub async fn abandon(mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(
+            CLOSE_HANDSHAKE_TIMEOUT,
+            self.ws.send(Message::Close(Some(frame))),
+        )
+        .await;
     }
 }

@@ -76,6 +76,12 @@ pub static EXERCISES: &[Exercise] = &[
         title: "Tickets and the bearer header",
         chapter: "tickets.md",
     },
+    Exercise {
+        number: 9,
+        slug: "long-lived",
+        title: "Long-lived sockets",
+        chapter: "long-lived.md",
+    },
 ];
 
 /// The book's chapters that rows and exercises point to, by file, with
@@ -103,6 +109,7 @@ pub static CHAPTERS: &[(&str, &str)] = &[
         "tickets.md",
         "Approach 4: one-time tickets and the bearer header",
     ),
+    ("long-lived.md", "Long-lived sockets"),
 ];
 
 /// The title of a chapter file, or the file itself when it has none here.

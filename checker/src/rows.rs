@@ -16,8 +16,8 @@ use futures_util::future::BoxFuture;
 use std::sync::LazyLock;
 
 use crate::checks::{
-    Ctx, bearer, close, expiry, first_message, login, logout, logs, me, messages, origin, page,
-    rooms, server, shutdown, tickets, tokens, ws,
+    Ctx, bearer, close, expiry, first_message, heartbeat, limits, login, logout, logs, me,
+    messages, origin, page, recheck, rooms, server, shutdown, tickets, tokens, ws,
 };
 use crate::report::Failure;
 
@@ -92,6 +92,9 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         shutdown::ROWS,
         origin::ROWS,
         page::ROWS,
+        heartbeat::ROWS,
+        recheck::ROWS,
+        limits::ROWS,
     ]
     .concat();
     rows.sort_by_key(|row| row.exercise);

@@ -296,6 +296,8 @@ enum Ending {
     Forbidden,
     /// The database could not answer.
     Internal,
+    /// The socket fell too far behind the frames sent to it.
+    FellBehind,
 }
 
 /// A failed query ends the socket instead of panicking its task.
@@ -336,7 +338,10 @@ async fn serve_socket(
                 Some(Incoming::TooBig) => return Ending::TooBig,
                 None => return Ending::Gone,
             },
-            frame = mailbox.next() => socket.send_json(&frame).await,
+            frame = mailbox.next() => match frame {
+                Some(frame) => socket.send_json(&frame).await,
+                None => return Ending::FellBehind,
+            },
             () = &mut session_ended => return Ending::SessionEnded,
             () = app.shutting_down() => return Ending::ShuttingDown,
         }
@@ -424,6 +429,8 @@ async fn finish(mut socket: Socket, ending: Ending) {
         Ending::ShuttingDown => todo!("exercise 6: finish: the server is shutting down"),
         Ending::TooBig => todo!("exercise 6: finish: a message too big"),
         Ending::Internal => socket.close(1011, "Internal error").await,
+        Ending::FellBehind => socket.close(1013, "Try again later").await,
+        // A client that answers nothing will not answer a close either.
         Ending::Forbidden => {
             todo!("exercise 6: finish: a board the user may not see")
         }

@@ -267,7 +267,10 @@ async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailb
                 Some(Incoming::Binary) => socket.send_error(BadMessage::InvalidJson.error_text()).await,
                 Some(Incoming::Close | Incoming::TooBig) | None => return,
             },
-            frame = mailbox.next() => socket.send_json(&frame).await,
+            frame = mailbox.next() => match frame {
+                Some(frame) => socket.send_json(&frame).await,
+                None => return,
+            },
         }
     }
 }

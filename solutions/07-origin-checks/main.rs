@@ -325,6 +325,8 @@ enum Ending {
     Forbidden,
     /// The database could not answer.
     Internal,
+    /// The socket fell too far behind the frames sent to it.
+    FellBehind,
 }
 
 /// A failed query ends the socket instead of panicking its task.
@@ -365,7 +367,10 @@ async fn serve_socket(
                 Some(Incoming::TooBig) => return Ending::TooBig,
                 None => return Ending::Gone,
             },
-            frame = mailbox.next() => socket.send_json(&frame).await,
+            frame = mailbox.next() => match frame {
+                Some(frame) => socket.send_json(&frame).await,
+                None => return Ending::FellBehind,
+            },
             () = &mut session_ended => return Ending::SessionEnded,
             () = app.shutting_down() => return Ending::ShuttingDown,
         }
@@ -450,6 +455,8 @@ async fn finish(mut socket: Socket, ending: Ending) {
         Ending::ShuttingDown => socket.close(1001, "Server shutting down").await,
         Ending::TooBig => socket.close(1009, "Message too big").await,
         Ending::Internal => socket.close(1011, "Internal error").await,
+        Ending::FellBehind => socket.close(1013, "Try again later").await,
+        // A client that answers nothing will not answer a close either.
         Ending::Forbidden => {
             socket.send_error("Forbidden").await;
             socket.close(4003, "Forbidden").await;

@@ -133,7 +133,7 @@ fn user_joined(user: &User, viewers: u64) -> Value {
     json!({"type": "user_joined", "user": user.json(), "viewers": viewers})
 }
 
-fn user_left(user: &User, viewers: u64) -> Value {
+pub fn user_left(user: &User, viewers: u64) -> Value {
     json!({"type": "user_left", "user": user.json(), "viewers": viewers})
 }
 
@@ -147,7 +147,7 @@ pub fn error(message: &str) -> Value {
 
 /// Two members in board-1: the first joined before the second and has heard
 /// of it.
-async fn two_in_board_1(ctx: &Ctx) -> Result<(&'static User, Ws, &'static User, Ws), Failure> {
+pub async fn two_in_board_1(ctx: &Ctx) -> Result<(&'static User, Ws, &'static User, Ws), Failure> {
     let first = member();
     let second = other_member(first);
     let mut a = ctx.cookie_socket(first).await?;

@@ -73,6 +73,16 @@ pub static ROWS: &[Row] = &[
         hint: "Parse TICKET_TTL_SECS like the other settings: a plain integer from 1 to 3600, or an error naming it.",
         check: check!(bad_ticket_ttl),
     },
+    Row {
+        id: "server.bad-limit-settings",
+        exercise: 9,
+        retired_after: None,
+        name: "a bad PING_INTERVAL_MS, MAX_SOCKETS_PER_USER or MESSAGE_RATE ends the process with an error naming it",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "Parse the three settings like the others, each within its range, or stop with an error naming it.",
+        check: check!(bad_limit_settings),
+    },
 ];
 
 /// The contract: bad settings end the process within 2 seconds of its start. A
@@ -254,5 +264,21 @@ pub async fn bad_ticket_ttl(ctx: Ctx) -> Result<(), Failure> {
         .iter()
         .map(|value| BadSetting::new("TICKET_TTL_SECS", value))
         .collect();
+    expect_refusals(&ctx, cases).await
+}
+
+pub async fn bad_limit_settings(ctx: Ctx) -> Result<(), Failure> {
+    let cases = [
+        ("PING_INTERVAL_MS", "99"),
+        ("PING_INTERVAL_MS", "abc"),
+        ("PING_INTERVAL_MS", "3600001"),
+        ("MAX_SOCKETS_PER_USER", "0"),
+        ("MAX_SOCKETS_PER_USER", "10001"),
+        ("MESSAGE_RATE", "0"),
+        ("MESSAGE_RATE", "100001"),
+    ]
+    .iter()
+    .map(|(setting, value)| BadSetting::new(setting, value))
+    .collect();
     expect_refusals(&ctx, cases).await
 }

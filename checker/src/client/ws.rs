@@ -316,6 +316,32 @@ impl Ws {
         event
     }
 
+    /// Waits at most `limit` for the server's next ping (answering it, as
+    /// reading does), and says whether one came. A frame, a close or the end
+    /// of the connection before it is returned as what came instead.
+    pub async fn next_ping(&mut self, limit: Duration) -> Result<(), Event> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match timeout(left, self.stream.next()).await {
+                Err(_) => Event::Silence(limit),
+                Ok(None) => Event::Ended("the connection ended without a close frame".to_owned()),
+                Ok(Some(Err(error))) => Event::Ended(format!("the connection failed: {error}")),
+                Ok(Some(Ok(Message::Ping(_)))) => {
+                    self.transcript.push(format!("{} ← ping", self.label));
+                    return Ok(());
+                }
+                Ok(Some(Ok(Message::Pong(_) | Message::Frame(_)))) => continue,
+                Ok(Some(Ok(Message::Text(text)))) => Event::Text(text.as_str().to_owned()),
+                Ok(Some(Ok(Message::Binary(bytes)))) => Event::Binary(bytes.len()),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    Event::Close(frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())))
+                }
+            };
+            return Err(event);
+        }
+    }
+
     pub(super) fn unexpected(&self, expected: impl Into<String>, got: &Event) -> Failure {
         Failure::new(self.request(), expected, got.describe())
     }

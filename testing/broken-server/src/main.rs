@@ -833,7 +833,7 @@ async fn converse(
     loop {
         let incoming = tokio::select! {
             incoming = socket.recv() => incoming,
-            frame = mailbox.next() => {
+            Some(frame) = mailbox.next() => {
                 socket.send_json(&frame).await;
                 continue;
             }

@@ -1,0 +1,130 @@
+//! Rows `heartbeat.*`: pings at `PING_INTERVAL_MS`, a silent socket dropped
+//! and announced, an answering socket kept (exercise 9).
+//!
+//! Each row's server pings every 200 ms, so the whole module waits about a
+//! second and a half. A socket "stops answering" by not being read: the
+//! WebSocket client answers a ping only when it reads, as a browser tab on a
+//! machine that went to sleep would not.
+
+use std::time::{Duration, Instant};
+
+use super::rooms::{BOARD_1, two_in_board_1, user_left};
+use super::{Ctx, ensure, member};
+use crate::client::{Event, seconds};
+use crate::report::Failure;
+use crate::rows::{Row, Setup, check};
+
+/// The rows' `PING_INTERVAL_MS`, as the setting and as the interval.
+const PING_SETTING: (&str, &str) = ("PING_INTERVAL_MS", "200");
+const INTERVAL: Duration = Duration::from_millis(200);
+
+/// Slack for scheduling on a busy machine, on either side of a deadline.
+const SLACK: Duration = Duration::from_millis(100);
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "heartbeat.pings",
+        exercise: 9,
+        retired_after: None,
+        name: "an authenticated socket is pinged every PING_INTERVAL_MS",
+        book: "long-lived.md#heartbeats",
+        setup: Setup::Server(&[PING_SETTING]),
+        hint: "Ping every authenticated socket at PING_INTERVAL_MS from its serve loop, starting one interval after it opens.",
+        check: check!(pings),
+    },
+    Row {
+        id: "heartbeat.silent-dropped",
+        exercise: 9,
+        retired_after: None,
+        name: "a socket silent for two intervals is dropped, and its boards hear user_left in time",
+        book: "long-lived.md#heartbeats",
+        setup: Setup::Server(&[PING_SETTING]),
+        hint: "Track when the socket last sent anything (a pong counts) and end it once that is two intervals ago; leaving its boards then tells the others.",
+        check: check!(silent_dropped),
+    },
+    Row {
+        id: "heartbeat.answering-kept",
+        exercise: 9,
+        retired_after: None,
+        name: "a socket that answers pings stays open past several intervals",
+        book: "long-lived.md#heartbeats",
+        setup: Setup::Server(&[PING_SETTING]),
+        hint: "A pong is hearing from the client: count it, or a quiet but live socket is dropped.",
+        check: check!(answering_kept),
+    },
+];
+
+pub async fn pings(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.cookie_socket(member()).await?;
+    let mut last = Instant::now();
+    for number in 1..=3 {
+        let limit = INTERVAL * 2 + SLACK;
+        let request = format!("{}, then waited for ping {number}", ws.request());
+        match ws.next_ping(limit).await {
+            Ok(()) => {}
+            Err(event) => {
+                return Err(Failure::new(
+                    request,
+                    format!("a ping within {} (PING_INTERVAL_MS=200)", seconds(limit)),
+                    event.describe(),
+                ));
+            }
+        }
+        let gap = last.elapsed();
+        ensure(
+            number == 1 || gap + SLACK >= INTERVAL,
+            request,
+            "pings about 200 ms apart, not faster",
+            format!("ping {number} {} ms after the one before", gap.as_millis()),
+        )?;
+        last = Instant::now();
+    }
+    Ok(())
+}
+
+pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
+    let (silent, silent_ws, _, mut listener) = two_in_board_1(&ctx).await?;
+    // The silent socket's last frame was its join, answered before Bob's:
+    // from here on it is not read, so it answers no ping.
+    let last_frame = Instant::now();
+    let earliest = INTERVAL * 2 - SLACK;
+    let latest = INTERVAL * 2 + Duration::from_secs(1) + SLACK;
+    let event = listener.next_event(latest).await;
+    let after = last_frame.elapsed();
+    let expected = user_left(silent, 1);
+    let request = format!(
+        "{} stopped reading after joining {BOARD_1} (PING_INTERVAL_MS=200); {} waited",
+        silent.username,
+        listener.request()
+    );
+    drop(silent_ws);
+    match event.json() {
+        Some(frame) if crate::json::matches(&expected, &frame) => ensure(
+            after >= earliest,
+            request,
+            format!("{expected} after 2 x PING_INTERVAL_MS, not sooner"),
+            format!("user_left after {} ms", after.as_millis()),
+        ),
+        _ => Err(Failure::new(
+            request,
+            format!("{expected} within {}", seconds(latest)),
+            event.describe(),
+        )),
+    }
+}
+
+pub async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.cookie_socket(member()).await?;
+    // Reading answers the pings; nothing else should arrive for a while.
+    let watch = INTERVAL * 5;
+    let event = ws.next_event(watch).await;
+    if !matches!(event, Event::Silence(_)) {
+        return Err(Failure::new(
+            format!("{}, answering pings for {}", ws.request(), seconds(watch)),
+            "the socket to stay open",
+            event.describe(),
+        ));
+    }
+    ws.probe().await
+}

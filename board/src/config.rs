@@ -31,6 +31,9 @@ pub struct Config {
     pub max_sockets_per_user: usize,
     /// `MESSAGE_RATE`: messages per second one socket may send (exercise 9 on).
     pub message_rate: u32,
+    /// `REDIS_URL`: the bus shared by several server processes (exercise
+    /// 10); `None` when unset or empty, and the process works alone.
+    pub redis_url: Option<String>,
     /// Extra origins allowed to open a cookie-authenticated socket, normalised
     /// with [`normalize_origin`].
     pub allowed_origins: Vec<String>,
@@ -74,6 +77,15 @@ impl Config {
         let ping_interval = number("PING_INTERVAL_MS", 30_000, (100, 3_600_000))?;
         let max_sockets_per_user = number("MAX_SOCKETS_PER_USER", 10, (1, 10_000))?;
         let message_rate = number("MESSAGE_RATE", 20, (1, 100_000))?;
+        let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !url.starts_with("redis://")
+        {
+            return Err(ConfigError {
+                setting: "REDIS_URL",
+                problem: format!("{url:?} is not a redis:// URL"),
+            });
+        }
         let allowed_origins = lookup("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -91,6 +103,7 @@ impl Config {
                 .expect("the range check keeps MAX_SOCKETS_PER_USER small"),
             message_rate: u32::try_from(message_rate)
                 .expect("the range check keeps MESSAGE_RATE within u32"),
+            redis_url,
             allowed_origins,
         })
     }

@@ -30,6 +30,7 @@
 //! Tests use [`App::new`], [`router`] and [`serve`] directly, to run a server
 //! in-process on port 0 and stop it with [`App::shut_down`].
 
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -52,6 +53,7 @@ use tokio::{net::TcpListener, sync::broadcast};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    bus::Bus,
     config::{Config, ConfigError},
     db::{Database, Session},
     limits::UserSockets,
@@ -72,6 +74,9 @@ pub struct App {
     pub sessions: SessionEvents,
     /// The authenticated sockets each user holds open (exercise 9's limit).
     pub user_sockets: UserSockets,
+    /// The bus to the other processes sharing `REDIS_URL` (exercise 10);
+    /// `None` when this process works alone.
+    pub bus: Option<Bus>,
     shutdown: CancellationToken,
     sockets: TaskTracker,
 }
@@ -84,6 +89,7 @@ impl App {
             rooms: Rooms::default(),
             sessions: SessionEvents::default(),
             user_sockets: UserSockets::default(),
+            bus: None,
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
         }
@@ -111,7 +117,7 @@ impl App {
     /// Resolves when `session` ends: it reaches its expiry time, or it is
     /// deleted by a logout. Never resolves for a session that does neither.
     pub async fn session_ended(&self, session: &Session) {
-        let mut ended = self.sessions.sender.subscribe();
+        let mut ended = self.sessions.subscribe();
         let expiry =
             UNIX_EPOCH + Duration::from_secs(u64::try_from(session.expires_at).unwrap_or(0));
         let time_left = expiry
@@ -123,7 +129,7 @@ impl App {
             tokio::select! {
                 () = &mut expired => return,
                 key = ended.recv() => match key {
-                    Ok(key) if key == session.key => return,
+                    Ok(ended) if ended.key == session.key => return,
                     Ok(_) => {}
                     // Too many logouts at once to keep up with: ours may have
                     // been among them, so ask the database. If it cannot
@@ -147,7 +153,16 @@ impl App {
 /// behind can still find out by asking the database.
 #[derive(Clone)]
 pub struct SessionEvents {
-    sender: broadcast::Sender<String>,
+    sender: broadcast::Sender<SessionEnded>,
+}
+
+/// A session that ended, and whether it ended in this process (a logout
+/// here) or was reported by another process over the bus (exercise 10),
+/// so that a relay never sends a report back where it came from.
+#[derive(Clone, Debug)]
+pub struct SessionEnded {
+    pub key: String,
+    pub here: bool,
 }
 
 impl Default for SessionEvents {
@@ -159,10 +174,28 @@ impl Default for SessionEvents {
 }
 
 impl SessionEvents {
-    /// Announces that the session with this key no longer exists.
+    /// Announces that the session with this key, ended in this process, no
+    /// longer exists.
     pub fn ended(&self, key: &str) {
+        self.announce(key, true);
+    }
+
+    /// Announces a session that another process reported ended.
+    pub fn ended_elsewhere(&self, key: &str) {
+        self.announce(key, false);
+    }
+
+    /// Every session ending from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEnded> {
+        self.sender.subscribe()
+    }
+
+    fn announce(&self, key: &str, here: bool) {
         // No receivers just means no socket of any session is open.
-        let _ = self.sender.send(key.to_owned());
+        let _ = self.sender.send(SessionEnded {
+            key: key.to_owned(),
+            here,
+        });
     }
 }
 
@@ -177,8 +210,19 @@ impl SessionEvents {
 /// [`shut_down_on_signal`], [`serve`]) for servers that need to put
 /// something between them, such as the workbook's tests.
 pub async fn run(ws_routes: Router<App>) -> ExitCode {
+    run_with(ws_routes, |_| async {}).await
+}
+
+/// [`run`], and once the server is up, `background(app)` in a task of its
+/// own: for work that is not a request, such as relaying what other
+/// processes publish on the bus (exercise 10).
+pub async fn run_with<F, Fut>(ws_routes: Router<App>, background: F) -> ExitCode
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     init_logging();
-    match start(ws_routes).await {
+    match start(ws_routes, background).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
@@ -187,13 +231,23 @@ pub async fn run(ws_routes: Router<App>) -> ExitCode {
     }
 }
 
-async fn start(ws_routes: Router<App>) -> Result<(), ConfigError> {
+async fn start<F, Fut>(ws_routes: Router<App>, background: F) -> Result<(), ConfigError>
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let mut config = Config::from_env()?;
     let db = Database::open(&config.database_path)?;
+    let bus = match &config.redis_url {
+        Some(url) => Some(Bus::connect(url).await?),
+        None => None,
+    };
     let listener = listen(&mut config).await?;
     announce(config.port);
-    let app = App::new(config, db);
+    let mut app = App::new(config, db);
+    app.bus = bus;
     shut_down_on_signal(&app);
+    tokio::spawn(background(app.clone()));
     serve(listener, app.clone(), router(&app, ws_routes)).await;
     Ok(())
 }

@@ -39,6 +39,10 @@ pub const MAILBOX_BOUND: usize = 256;
 /// Identifies one socket for as long as it is open.
 pub type SocketId = u64;
 
+/// The sender of a frame that came from another process (exercise 10): no
+/// socket here has this id, so every socket in the board receives it.
+pub const FROM_ELSEWHERE: SocketId = SocketId::MAX;
+
 /// The way to a socket's mailbox from a sender.
 #[derive(Clone)]
 struct Outbox {

@@ -82,6 +82,12 @@ pub static EXERCISES: &[Exercise] = &[
         title: "Long-lived sockets",
         chapter: "long-lived.md",
     },
+    Exercise {
+        number: 10,
+        slug: "two-servers",
+        title: "Two servers, one board",
+        chapter: "two-servers.md",
+    },
 ];
 
 /// The book's chapters that rows and exercises point to, by file, with
@@ -110,6 +116,7 @@ pub static CHAPTERS: &[(&str, &str)] = &[
         "Approach 4: one-time tickets and the bearer header",
     ),
     ("long-lived.md", "Long-lived sockets"),
+    ("two-servers.md", "Two servers, one board"),
 ];
 
 /// The title of a chapter file, or the file itself when it has none here.

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use std::sync::LazyLock;
 
 use crate::checks::{
-    Ctx, bearer, close, expiry, first_message, heartbeat, limits, login, logout, logs, me,
+    Ctx, bearer, close, cluster, expiry, first_message, heartbeat, limits, login, logout, logs, me,
     messages, origin, page, recheck, rooms, server, shutdown, tickets, tokens, ws,
 };
 use crate::report::Failure;
@@ -95,6 +95,7 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         heartbeat::ROWS,
         recheck::ROWS,
         limits::ROWS,
+        cluster::ROWS,
     ]
     .concat();
     rows.sort_by_key(|row| row.exercise);

@@ -155,6 +155,36 @@ impl Ctx {
         Ok(server)
     }
 
+    /// Keeps a process that the row started itself (a Redis, say) among the
+    /// row's servers, so the runner stops it with them.
+    pub fn keep(&self, server: Server) -> Arc<Server> {
+        let server = Arc::new(server);
+        self.servers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(server.clone());
+        server
+    }
+
+    /// Opens a socket to the server on `port`.
+    pub async fn socket_on(&self, port: u16, label: &str, upgrade: Upgrade) -> Result<Ws, Failure> {
+        Ws::connect(port, label, upgrade, &self.transcript).await
+    }
+
+    /// Opens a socket to the server on `port` and expects `user`'s
+    /// authenticated frame first.
+    pub async fn authenticated_on(
+        &self,
+        port: u16,
+        label: &str,
+        upgrade: Upgrade,
+        user: &User,
+    ) -> Result<Ws, Failure> {
+        let mut ws = self.socket_on(port, label, upgrade).await?;
+        ws.expect_json(&user.authenticated()).await?;
+        Ok(ws)
+    }
+
     /// Sends a request to the row's server.
     pub async fn send(&self, request: Request) -> Result<Response, Failure> {
         request.send(self.port()).await

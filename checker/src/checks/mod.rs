@@ -11,6 +11,7 @@ mod ctx;
 
 pub mod bearer;
 pub mod close;
+pub mod cluster;
 pub mod expiry;
 pub mod first_message;
 pub mod heartbeat;

@@ -115,7 +115,7 @@ pub static ROWS: &[Row] = &[
 ];
 
 pub const BOARD_1: &str = "board-1";
-const BOARD_2: &str = "board-2";
+pub const BOARD_2: &str = "board-2";
 
 pub fn message(kind: &str, board: &str) -> Value {
     json!({"type": kind, "boardId": board})

@@ -83,6 +83,16 @@ pub static ROWS: &[Row] = &[
         hint: "Parse the three settings like the others, each within its range, or stop with an error naming it.",
         check: check!(bad_limit_settings),
     },
+    Row {
+        id: "server.bad-redis-url",
+        exercise: 10,
+        retired_after: None,
+        name: "a REDIS_URL that is not redis://, or a Redis that cannot be reached, ends the process with an error naming it",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "Check REDIS_URL's scheme and connect to it before announcing the server; either failure is a bad setting.",
+        check: check!(bad_redis_url),
+    },
 ];
 
 /// The contract: bad settings end the process within 2 seconds of its start. A
@@ -280,5 +290,15 @@ pub async fn bad_limit_settings(ctx: Ctx) -> Result<(), Failure> {
     .iter()
     .map(|(setting, value)| BadSetting::new(setting, value))
     .collect();
+    expect_refusals(&ctx, cases).await
+}
+
+pub async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
+    // A port nobody listens on: a Redis that cannot be reached.
+    let unreachable = format!("redis://127.0.0.1:{}", crate::redis_server::free_port()?);
+    let cases = vec![
+        BadSetting::new("REDIS_URL", "http://127.0.0.1:6379"),
+        BadSetting::new("REDIS_URL", &unreachable),
+    ];
     expect_refusals(&ctx, cases).await
 }

@@ -128,6 +128,11 @@ impl Spawned {
         &self.server
     }
 
+    /// The process, for a program that prints no listening line (Redis).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+
     /// Waits for the first stdout line and checks it is the listening line.
     pub async fn listening(mut self, start_timeout: Duration) -> Result<Server, StartFailure> {
         let first = match timeout(start_timeout, &mut self.first_line).await {

@@ -1,0 +1,207 @@
+//! Rows `cluster.*`: two server processes, one board (exercise 10).
+//!
+//! Each row starts a real Redis and two processes of the server under test
+//! on one database file and one `REDIS_URL`, then puts users on different
+//! processes, the way a load balancer would.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::rooms::{BOARD_1, BOARD_2, message, user_left};
+use super::{ALICE, BOB, CAROL, CLOSE_LIMIT, Ctx, User};
+use crate::client::{Request, Upgrade, Ws};
+use crate::redis_server;
+use crate::report::Failure;
+use crate::rows::{Row, Setup, check};
+use crate::server::Server;
+
+/// The rows this module grades, in the order they are reported.
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "cluster.rooms",
+        exercise: 10,
+        retired_after: None,
+        name: "join, typing, leave and close on one process are heard on the other",
+        book: "two-servers.md#what-crosses-the-bus",
+        setup: Setup::OwnServers,
+        hint: "Publish every room event (share_room_event) and hand what another process published to this process's sockets in that board (deliver).",
+        check: check!(rooms),
+    },
+    Row {
+        id: "cluster.viewers",
+        exercise: 10,
+        retired_after: None,
+        name: "viewers counts the board's sockets on every process",
+        book: "two-servers.md#counting-viewers",
+        setup: Setup::OwnServers,
+        hint: "Keep each board's sockets where every process sees them (count_on_bus), named so that two processes' socket ids cannot collide.",
+        check: check!(viewers),
+    },
+    Row {
+        id: "cluster.only-the-board",
+        exercise: 10,
+        retired_after: None,
+        name: "across processes, a frame reaches only its board, and never its sender",
+        book: "two-servers.md#delivering-what-others-publish",
+        setup: Setup::OwnServers,
+        hint: "Ignore your own process's messages when the bus brings them back, and deliver the others' only to sockets in the message's board.",
+        check: check!(only_the_board),
+    },
+    Row {
+        id: "cluster.ticket",
+        exercise: 10,
+        retired_after: None,
+        name: "a ticket minted on one process is accepted on the other, once",
+        book: "two-servers.md#what-stays-in-the-database",
+        setup: Setup::OwnServers,
+        hint: "Keep tickets in the database every process shares, and use one up with a single statement there.",
+        check: check!(ticket),
+    },
+    Row {
+        id: "cluster.logout",
+        exercise: 10,
+        retired_after: None,
+        name: "a logout on one process closes the session's sockets on the other 4002 within 1 s",
+        book: "two-servers.md#what-crosses-the-bus",
+        setup: Setup::OwnServers,
+        hint: "Publish a session that ended here (share_session_ended) and end it on the other processes when it arrives (deliver).",
+        check: check!(logout),
+    },
+];
+
+/// A Redis and two processes on one database and one `REDIS_URL`.
+struct Cluster {
+    a: Arc<Server>,
+    b: Arc<Server>,
+}
+
+async fn cluster(ctx: &Ctx) -> Result<Cluster, Failure> {
+    let scratch = ctx.env().dir.clone();
+    let redis = redis_server::start(&scratch).await?;
+    ctx.keep(redis.server);
+    let database = ctx.env().fresh_database();
+    let settings = [("REDIS_URL", redis.url.as_str())];
+    let a = ctx.start(&database, &settings).await?;
+    let b = ctx.start(&database, &settings).await?;
+    Ok(Cluster { a, b })
+}
+
+/// `user`'s cookie socket on the process at `port`, labelled `label`.
+async fn socket_on(ctx: &Ctx, port: u16, label: &str, user: &User) -> Result<Ws, Failure> {
+    let session = ctx.login_on(port, user).await?;
+    ctx.authenticated_on(port, label, Upgrade::cookie(&session), user)
+        .await
+}
+
+async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure> {
+    super::rooms::join(ws, board, viewers).await
+}
+
+fn user_joined(user: &User, viewers: u64) -> Value {
+    json!({"type": "user_joined", "user": user.json(), "viewers": viewers})
+}
+
+pub async fn rooms(ctx: Ctx) -> Result<(), Failure> {
+    let Cluster { a, b } = cluster(&ctx).await?;
+    let mut alice = socket_on(&ctx, a.port(), "alice@a", &ALICE).await?;
+    let mut bob = socket_on(&ctx, b.port(), "bob@b", &BOB).await?;
+    join(&mut alice, BOARD_1, 1).await?;
+    join(&mut bob, BOARD_1, 2).await?;
+    alice.expect_json(&user_joined(&BOB, 2)).await?;
+    bob.send_json(&message("typing", BOARD_1)).await?;
+    alice
+        .expect_json(&json!({"type": "user_typing", "user": BOB.json()}))
+        .await?;
+    alice.send_json(&message("leave", BOARD_1)).await?;
+    bob.expect_json(&user_left(&ALICE, 1)).await?;
+    join(&mut alice, BOARD_1, 2).await?;
+    bob.expect_json(&user_joined(&ALICE, 2)).await?;
+    alice.close(1000).await?;
+    bob.expect_json(&user_left(&ALICE, 1)).await.map(|_| ())
+}
+
+pub async fn viewers(ctx: Ctx) -> Result<(), Failure> {
+    let Cluster { a, b } = cluster(&ctx).await?;
+    let mut alice = socket_on(&ctx, a.port(), "alice@a", &ALICE).await?;
+    let mut bob = socket_on(&ctx, b.port(), "bob@b", &BOB).await?;
+    let mut alice_again = socket_on(&ctx, b.port(), "alice@b", &ALICE).await?;
+    join(&mut alice, BOARD_1, 1).await?;
+    join(&mut bob, BOARD_1, 2).await?;
+    alice.expect_json(&user_joined(&BOB, 2)).await?;
+    join(&mut alice_again, BOARD_1, 3).await?;
+    bob.expect_json(&user_joined(&ALICE, 3)).await?;
+    alice.expect_json(&user_joined(&ALICE, 3)).await?;
+    bob.send_json(&message("leave", BOARD_1)).await?;
+    alice.expect_json(&user_left(&BOB, 2)).await?;
+    alice_again
+        .expect_json(&user_left(&BOB, 2))
+        .await
+        .map(|_| ())
+}
+
+pub async fn only_the_board(ctx: Ctx) -> Result<(), Failure> {
+    let Cluster { a, b } = cluster(&ctx).await?;
+    let mut alice = socket_on(&ctx, a.port(), "alice@a", &ALICE).await?;
+    let mut bob = socket_on(&ctx, b.port(), "bob@b", &BOB).await?;
+    let mut carol_a = socket_on(&ctx, a.port(), "carol@a", &CAROL).await?;
+    let mut carol_b = socket_on(&ctx, b.port(), "carol@b", &CAROL).await?;
+    join(&mut carol_a, BOARD_2, 1).await?;
+    join(&mut carol_b, BOARD_2, 2).await?;
+    carol_a.expect_json(&user_joined(&CAROL, 2)).await?;
+    join(&mut alice, BOARD_1, 1).await?;
+    join(&mut bob, BOARD_1, 2).await?;
+    alice.expect_json(&user_joined(&BOB, 2)).await?;
+    alice.send_json(&message("typing", BOARD_1)).await?;
+    bob.expect_json(&json!({"type": "user_typing", "user": ALICE.json()}))
+        .await?;
+    // The probe's answer must be the next frame: nothing else was queued.
+    alice.probe().await?;
+    carol_a.probe().await?;
+    carol_b.probe().await
+}
+
+pub async fn ticket(ctx: Ctx) -> Result<(), Failure> {
+    let Cluster { a, b } = cluster(&ctx).await?;
+    let session = ctx.login_on(a.port(), &ALICE).await?;
+    let mint = Request::post("/api/ws-ticket").cookie(&session);
+    let response = mint.send(a.port()).await?;
+    let Some(ticket) = response
+        .json()
+        .and_then(|body| body["ticket"].as_str().map(str::to_owned))
+    else {
+        return Err(Failure::new(
+            format!("process A: {}", mint.describe()),
+            "201 {\"ticket\":<ticket>,\"expiresIn\":30}",
+            response.describe(),
+        ));
+    };
+    ctx.authenticated_on(b.port(), "alice@b", Upgrade::ticket(&ticket), &ALICE)
+        .await?;
+    let mut again = ctx
+        .socket_on(a.port(), "again@a", Upgrade::ticket(&ticket))
+        .await?;
+    again
+        .expect_rejection("Invalid ticket", 4001, "Invalid ticket")
+        .await
+}
+
+pub async fn logout(ctx: Ctx) -> Result<(), Failure> {
+    let Cluster { a, b } = cluster(&ctx).await?;
+    let session = ctx.login_on(a.port(), &ALICE).await?;
+    let mut on_b = ctx
+        .authenticated_on(b.port(), "alice@b", Upgrade::cookie(&session), &ALICE)
+        .await?;
+    let logout = Request::post("/api/logout").cookie(&session);
+    let response = logout.send(a.port()).await?;
+    if response.status != 204 {
+        return Err(Failure::new(
+            format!("process A: {}", logout.describe()),
+            "204",
+            response.describe(),
+        ));
+    }
+    on_b.expect_close_allowing_error(4002, "Session expired", CLOSE_LIMIT)
+        .await
+        .map(|_| ())
+}

@@ -46,7 +46,7 @@ enum Command {
     /// own first row, exercises differ from solutions only in their stubs,
     /// the servers match their template, every row has a broken-server test.
     Verify,
-    /// Rewrite the fourteen servers from scripts/server.rs.in (and format them).
+    /// Rewrite every exercise and solution server from scripts/server.rs.in (and format them).
     Regenerate,
 }
 

@@ -1,5 +1,5 @@
-//! The renderer of `scripts/server.rs.in`, the template the fourteen
-//! exercise and solution servers are generated from.
+//! The renderer of `scripts/server.rs.in`, the template every exercise
+//! and solution server is generated from.
 //!
 //! The servers are stages of one program: stage N has the lessons of
 //! exercises 1..=N, and the exercise of stage N has exercise N's lesson

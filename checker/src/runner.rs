@@ -7,7 +7,7 @@
 //! (crashed, panicked, hung) and killed, whatever the check did.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
@@ -71,6 +71,7 @@ pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
                 row,
                 outcome: Err(outcome),
                 transcript: Vec::new(),
+                duration: Duration::ZERO,
             }
         })
         .collect()
@@ -94,6 +95,7 @@ pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl 
                             format!("the checker itself failed: {error}"),
                         )),
                         transcript: Vec::new(),
+                        duration: Duration::ZERO,
                     },
                 }
             }
@@ -109,6 +111,7 @@ async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
         .acquire()
         .await
         .expect("the semaphore is never closed");
+    let started = Instant::now();
     let transcript = Transcript::default();
     let servers: Arc<Mutex<Vec<Arc<Server>>>> = Arc::default();
     let mut ctx = Ctx::new(env.clone(), transcript.clone(), servers.clone());
@@ -141,6 +144,7 @@ async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
         row,
         outcome,
         transcript: transcript.lines(),
+        duration: started.elapsed(),
     }
 }
 

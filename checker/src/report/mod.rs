@@ -68,6 +68,8 @@ pub struct RowResult {
     pub row: &'static Row,
     pub outcome: Result<(), Failure>,
     pub transcript: Vec<String>,
+    /// From the row's start (its slot taken) to its servers stopped.
+    pub duration: std::time::Duration,
 }
 
 /// How much to print and which file to point at.
@@ -235,6 +237,7 @@ mod tests {
                 "close 1000 ''",
             )),
             transcript: vec!["anonymous ← close 1000 ''".to_owned()],
+            duration: std::time::Duration::ZERO,
         };
         let style = Style {
             verbose: false,

@@ -55,6 +55,21 @@ pub const SETTINGS: [&str; 10] = [
 /// (the contract: a server exits within 2 seconds of SIGTERM).
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// glibc's allocator settings for the servers: keep freed memory for the
+/// next allocation instead of handing it back to the kernel.
+///
+/// Most of a grading run is servers checking passwords: every login runs
+/// Argon2id with its production parameters, which fills 19 MiB. By default
+/// glibc maps those 19 MiB fresh from the kernel for each login and unmaps
+/// them after, so a third of every login went to page faults. Served from a
+/// heap that is kept (a threshold above 19 MiB, no trimming, one arena
+/// whatever thread hashes), the same memory is reused: the hash and its
+/// parameters are unchanged, a grading run takes about a quarter less CPU.
+/// Servers not on glibc ignore the variable; a value of the caller's own is
+/// left alone.
+const MALLOC_KEEPS_MEMORY: &str = "glibc.malloc.mmap_threshold=33554432:\
+     glibc.malloc.trim_threshold=1073741824:glibc.malloc.arena_max=1";
+
 /// What to run as a server.
 #[derive(Clone, Debug)]
 pub enum Program {
@@ -190,6 +205,9 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
     };
     for name in SETTINGS {
         command.env_remove(name);
+    }
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        command.env("GLIBC_TUNABLES", MALLOC_KEEPS_MEMORY);
     }
     command
         .env("PORT", "0")

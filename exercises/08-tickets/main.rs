@@ -314,7 +314,7 @@ fn bearer_refusal() -> Response {
     // Book: book/src/tickets.md#the-bearer-header
     todo!("exercise 8: bearer_refusal: refuse a bad bearer header")
 }
-// ANCHOR_END: authenticate_bearer
+// ANCHOR_END: bearer_refusal
 
 // ANCHOR: send_authenticated
 /// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.

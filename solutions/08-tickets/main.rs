@@ -349,7 +349,7 @@ fn bearer_refusal() -> Response {
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     refusal
 }
-// ANCHOR_END: authenticate_bearer
+// ANCHOR_END: bearer_refusal
 
 // ANCHOR: send_authenticated
 /// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.

@@ -356,7 +356,7 @@ fn bearer_refusal() -> Response {
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     refusal
 }
-// ANCHOR_END: authenticate_bearer
+// ANCHOR_END: bearer_refusal
 
 // ANCHOR: take_socket_slot
 /// The socket's place among its user's open sockets.

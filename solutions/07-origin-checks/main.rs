@@ -1,8 +1,11 @@
 //! Exercise 7: origin checks.
 //!
-//! Exercises 1-6 are done. A cookie rides along on any upgrade the browser
-//! makes, including one started by another site's page, so a cookie upgrade
-//! from a foreign `Origin` is refused with 403 before it becomes a socket.
+//! Exercises 1-6 are done. The browser attaches the session cookie to an
+//! upgrade by itself, whatever the page's script wants: a page of the same
+//! site but another origin (another port, a sibling subdomain) gets it sent,
+//! and some browsers only recently stopped sending it for another site's
+//! page. So a cookie upgrade from a foreign `Origin` is refused with 403
+//! before it becomes a socket.
 //! This is the whole server of the course.
 //!
 //! Book: "Origin checks and cross-site WebSocket hijacking" (book/src/origin-checks.md).

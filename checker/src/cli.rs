@@ -97,6 +97,18 @@ pub struct GradeArgs {
     /// not changed since (the default run skips them).
     #[arg(long)]
     pub fresh: bool,
+
+    /// `text` for people; `json` prints one document instead (exercises,
+    /// rows with id, status, expected, got, duration and frames, counts).
+    /// Example: `cargo run -p checker -- 3 --format json | jq .failed`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::report::machine::Format,
+
+    /// Also write JUnit XML to PATH: one test case per row, a failure
+    /// carrying the row's report (CI test views, GitHub Classroom).
+    /// Example: `cargo run -p checker -- --junit target/checker.xml`.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
 /// Exit status for usage errors and for a checker that could not run.

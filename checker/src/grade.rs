@@ -16,6 +16,7 @@ use crate::checks::RunEnv;
 use crate::cli::{GradeArgs, USAGE};
 use crate::course::{EXERCISES, Exercise};
 use crate::plan::{self, graded_rows};
+use crate::report::machine::{self, Format};
 use crate::report::{self, ExerciseOutcome, RowResult, Style, Summary};
 use crate::rows::Row;
 use crate::server::Program;
@@ -40,8 +41,26 @@ impl Totals {
     }
 }
 
-/// The default command: grade what `args` asks for and print it.
+/// The default command: grade what `args` asks for and print it (as text
+/// or JSON), and write the JUnit file if asked.
 pub async fn run(args: &GradeArgs) -> u8 {
+    if args.format == Format::Json {
+        machine::json_instead_of_text();
+    }
+    let code = run_text(args).await;
+    if code == USAGE {
+        return code;
+    }
+    match machine::finish(args.format, args.junit.as_deref()) {
+        Ok(()) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            USAGE
+        }
+    }
+}
+
+async fn run_text(args: &GradeArgs) -> u8 {
     if let Err(message) = plan::check_ids(&args.rows) {
         eprintln!("error: {message}");
         return USAGE;
@@ -79,12 +98,14 @@ pub async fn run(args: &GradeArgs) -> u8 {
     };
     if let Some(command) = &args.server_cmd {
         report::print_heading(exercise, &format!("server: sh -c {command:?}"));
-        return grade_and_count(env(Program::Shell(command.clone())), rows, &style).await;
+        let program = Program::Shell(command.clone());
+        return grade_and_count(exercise, env(program), rows, &style).await;
     }
     let program = match cargo::build(flavour, exercise).await {
         Ok(path) => Program::Binary(path),
         Err(message) => {
             report::print_did_not_compile(&message, rows.len());
+            machine::record_not_compiled(exercise, rows.len(), &message);
             return 1;
         }
     };
@@ -93,7 +114,7 @@ pub async fn run(args: &GradeArgs) -> u8 {
         stub: stub(flavour, exercise),
         ..style
     };
-    grade_and_count(env(program), rows, &style).await
+    grade_and_count(exercise, env(program), rows, &style).await
 }
 
 /// A temporary directory for the run's database files, in memory where the
@@ -121,8 +142,14 @@ pub fn database_dir() -> std::io::Result<tempfile::TempDir> {
 }
 
 /// Grades one program, printing every row and the closing count.
-async fn grade_and_count(env: Arc<RunEnv>, rows: Vec<&'static Row>, style: &Style) -> u8 {
+async fn grade_and_count(
+    exercise: &Exercise,
+    env: Arc<RunEnv>,
+    rows: Vec<&'static Row>,
+    style: &Style,
+) -> u8 {
     let results = grade(env, rows, Some(style)).await;
+    machine::record_rows(exercise, &results, style);
     let mut totals = Totals::default();
     totals.add(&results);
     report::print_count(&totals);
@@ -217,6 +244,19 @@ async fn grade_all(
         .buffered(side_by_side);
     let mut summary = Summary::new(flavour, args.verbose, !args.rows.is_empty());
     while let Some((exercise, row_count, outcome)) = gradings.next().await {
+        match &outcome {
+            ExerciseOutcome::DidNotCompile(message) => {
+                machine::record_not_compiled(exercise, row_count, message)
+            }
+            ExerciseOutcome::PassedBefore => machine::record_passed_before(exercise, row_count),
+            ExerciseOutcome::Graded(results) => {
+                let style = Style {
+                    verbose: false,
+                    stub: stub(flavour, exercise),
+                };
+                machine::record_rows(exercise, results, &style)
+            }
+        }
         let failed = summary.print_exercise(exercise, row_count, &outcome, stub(flavour, exercise));
         if failed && flavour == Flavour::Exercises {
             break;

@@ -7,6 +7,16 @@
 //! checker. The closing line `N passed, M failed` has exactly that shape
 //! because CI and the tests read it.
 
+/// Prints a line of the text report, unless `--format json` replaces it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if crate::report::machine::text() {
+            println!($($arg)*)
+        }
+    };
+}
+
+pub mod machine;
 mod summary;
 
 use std::io::Write;
@@ -162,7 +172,7 @@ pub fn count_line(passed: usize, failed: usize) -> String {
 }
 
 pub fn print_count(totals: &Totals) {
-    println!("{}", count_line(totals.passed, totals.failed));
+    say!("{}", count_line(totals.passed, totals.failed));
 }
 
 /// Prints one row as [`row_lines`] renders it.
@@ -172,22 +182,23 @@ pub fn print_row(result: &RowResult, style: &Style) {
 
 fn print_lines(lines: Vec<String>) {
     for line in lines {
-        println!("{line}");
+        say!("{line}");
     }
 }
 
 /// `exercise 3  Rooms and typing  (exercises/03-rooms/main.rs)`.
 pub fn print_heading(exercise: &Exercise, source: &str) {
-    println!(
+    say!(
         "exercise {}  {}  ({source})",
-        exercise.number, exercise.title
+        exercise.number,
+        exercise.title
     );
 }
 
 /// A single exercise that did not build: cargo has shown why.
 pub fn print_did_not_compile(message: &str, rows: usize) {
-    println!("{message}");
-    println!("{}", count_line(0, rows));
+    say!("{message}");
+    say!("{}", count_line(0, rows));
 }
 
 /// `--list-rows`: the table of rows, tab-separated, for people and `grep`.

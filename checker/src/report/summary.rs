@@ -59,14 +59,14 @@ impl Summary {
         };
         let results = match outcome {
             ExerciseOutcome::DidNotCompile(message) => {
-                println!("✗ {heading}: {message}");
+                say!("✗ {heading}: {message}");
                 self.totals.failed += row_count;
                 self.marks[index].1 = Mark::Failed;
                 self.first_failure.get_or_insert((exercise, None));
                 return true;
             }
             ExerciseOutcome::PassedBefore => {
-                println!(
+                say!(
                     "✓ {heading}: {row_count} rows passed, unchanged since (--fresh grades it again)"
                 );
                 self.totals.passed += row_count;
@@ -79,14 +79,14 @@ impl Summary {
         let failed: Vec<&RowResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
         if failed.is_empty() {
             self.marks[index].1 = Mark::Passed;
-            println!("✓ {heading}: {} rows pass", results.len());
+            say!("✓ {heading}: {} rows pass", results.len());
             if style.verbose {
                 results.iter().for_each(|result| print_row(result, &style));
             }
             return false;
         }
         self.marks[index].1 = Mark::Failed;
-        println!(
+        say!(
             "✗ {heading}: {} of {} rows fail  ({})",
             failed.len(),
             results.len(),
@@ -100,12 +100,12 @@ impl Summary {
 
     /// The progress line, what to do next and the count; the exit status.
     pub fn print_end(self) -> u8 {
-        println!("{}", progress_line(&self.marks));
+        say!("{}", progress_line(&self.marks));
         let source = |exercise| self.flavour.source(exercise);
         match self.first_failure {
-            None if !self.selected_rows => println!("next: nothing left, every exercise passes"),
-            None => println!("next: the selected rows pass; run without --row to grade everything"),
-            Some((exercise, None)) => println!(
+            None if !self.selected_rows => say!("next: nothing left, every exercise passes"),
+            None => say!("next: the selected rows pass; run without --row to grade everything"),
+            Some((exercise, None)) => say!(
                 "next: make {} compile, then run `cargo run -p checker` again",
                 source(exercise)
             ),
@@ -115,14 +115,14 @@ impl Summary {
                 } else {
                     ""
                 };
-                println!(
+                say!(
                     "next: fix the first FAIL above in {}, then re-run it alone with `cargo run -p checker -- {}{solutions} --row {row}`",
                     source(exercise),
                     exercise.number
                 );
             }
         }
-        println!("{}", count_line(self.totals.passed, self.totals.failed));
+        say!("{}", count_line(self.totals.passed, self.totals.failed));
         self.totals.exit_code()
     }
 }

@@ -1,0 +1,236 @@
+//! The reports for machines: `--format json` (one document on stdout instead
+//! of the text report) and `--junit PATH` (JUnit XML, which CI services and
+//! GitHub Classroom's autograding show as test results).
+//!
+//! Both are built from the same record of the run, kept as each exercise is
+//! graded, so they cannot disagree with each other or with the exit status.
+//! A failed row carries the lines the text report shows for it, so a
+//! student reading a CI page sees what a terminal would have shown.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+use super::{RowResult, Style, count_line, row_lines};
+use crate::course::Exercise;
+
+/// Whether the text report is printed (not with `--format json`).
+static TEXT: AtomicBool = AtomicBool::new(true);
+
+/// The exercises graded so far, as JSON values.
+static RECORD: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+
+pub fn text() -> bool {
+    TEXT.load(Ordering::Relaxed)
+}
+
+/// Replaces the text report with the JSON document.
+pub fn json_instead_of_text() {
+    TEXT.store(false, Ordering::Relaxed);
+}
+
+fn record() -> std::sync::MutexGuard<'static, Vec<Value>> {
+    RECORD.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Records one graded exercise's rows.
+pub fn record_rows(exercise: &Exercise, results: &[RowResult], style: &Style) {
+    let rows: Vec<Value> = results
+        .iter()
+        .map(|result| {
+            let (status, expected, got, request) = match &result.outcome {
+                Ok(()) => ("passed", Value::Null, Value::Null, Value::Null),
+                Err(f) => ("failed", json!(f.expected), json!(f.got), json!(f.request)),
+            };
+            let report = match &result.outcome {
+                Ok(()) => Value::Null,
+                Err(_) => json!(row_lines(result, style).join("\n")),
+            };
+            json!({
+                "id": result.row.id,
+                "name": result.row.name,
+                "status": status,
+                "request": request,
+                "expected": expected,
+                "got": got,
+                "duration_ms": result.duration.as_millis() as u64,
+                "frames": result.transcript,
+                "report": report,
+            })
+        })
+        .collect();
+    push(exercise, "graded", rows, None);
+}
+
+/// Records an exercise that did not compile: its rows all fail.
+pub fn record_not_compiled(exercise: &Exercise, rows: usize, message: &str) {
+    push(
+        exercise,
+        "did not compile",
+        Vec::new(),
+        Some((rows, message)),
+    );
+}
+
+/// Records an exercise skipped because it passed before, unchanged.
+pub fn record_passed_before(exercise: &Exercise, rows: usize) {
+    let mut entry = exercise_json(exercise, "passed before");
+    entry["skipped_rows"] = json!(rows);
+    record().push(entry);
+}
+
+fn exercise_json(exercise: &Exercise, status: &str) -> Value {
+    json!({
+        "number": exercise.number,
+        "title": exercise.title,
+        "status": status,
+        "rows": [],
+    })
+}
+
+fn push(exercise: &Exercise, status: &str, rows: Vec<Value>, failed: Option<(usize, &str)>) {
+    let mut entry = exercise_json(exercise, status);
+    entry["rows"] = json!(rows);
+    if let Some((count, message)) = failed {
+        entry["compile_error"] = json!(message);
+        entry["failed_rows"] = json!(count);
+    }
+    record().push(entry);
+}
+
+/// The JSON document: every exercise, and the counts of the closing line.
+fn document(passed: usize, failed: usize) -> Value {
+    json!({
+        "exercises": *record(),
+        "passed": passed,
+        "failed": failed,
+        "tally": count_line(passed, failed),
+    })
+}
+
+/// JUnit XML: one test suite per exercise, one test case per graded row;
+/// a failed row's `<failure>` holds its report. An exercise that did not
+/// compile is one failed test case with cargo's message.
+pub fn junit() -> String {
+    let record = record();
+    let mut xml =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"checker\">\n");
+    for exercise in record.iter() {
+        let rows = exercise["rows"].as_array().cloned().unwrap_or_default();
+        let name = format!(
+            "exercise {} {}",
+            exercise["number"],
+            exercise["title"].as_str().unwrap_or_default()
+        );
+        let failures = rows.iter().filter(|r| r["status"] == "failed").count();
+        let compile = exercise["compile_error"].as_str();
+        xml.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
+            escape(&name),
+            rows.len() + usize::from(compile.is_some()),
+            failures + usize::from(compile.is_some())
+        ));
+        if let Some(message) = compile {
+            xml.push_str(&format!(
+                "    <testcase classname=\"{0}\" name=\"compile\"><failure message=\"did not compile\">{1}</failure></testcase>\n",
+                escape(&name),
+                escape(message)
+            ));
+        }
+        for row in rows {
+            let seconds = row["duration_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+            xml.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{seconds:.3}\"",
+                escape(&name),
+                escape(&format!(
+                    "{}  {}",
+                    row["id"].as_str().unwrap_or_default(),
+                    row["name"].as_str().unwrap_or_default()
+                ))
+            ));
+            match row["report"].as_str() {
+                None => xml.push_str("/>\n"),
+                Some(report) => xml.push_str(&format!(
+                    "><failure message=\"{}\">{}</failure></testcase>\n",
+                    escape(&format!(
+                        "expected {}",
+                        row["expected"].as_str().unwrap_or_default()
+                    )),
+                    escape(report)
+                )),
+            }
+        }
+        xml.push_str("  </testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// XML text and attribute escaping; control characters other than tab
+/// and newline cannot appear in XML 1.0 at all, so they are replaced.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' | '\r' => out.push(' '),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `--format`: who reads the report.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Lines for people (the default).
+    #[default]
+    Text,
+    /// One JSON document on stdout: exercises, rows (id, status, expected,
+    /// got, duration, frames) and the counts.
+    Json,
+}
+
+/// Prints the JSON document and writes the JUnit file, as asked; an
+/// unwritable JUnit file is a checker error (exit status 2).
+pub fn finish(format: Format, junit_path: Option<&std::path::Path>) -> Result<(), String> {
+    if format == Format::Json {
+        let (passed, failed) = counts();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document(passed, failed)).unwrap_or_default()
+        );
+    }
+    if let Some(path) = junit_path {
+        std::fs::write(path, junit())
+            .map_err(|error| format!("could not write {}: {error}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Passed and failed rows over the record, counted as the closing line
+/// counts them (a skipped exercise's rows passed, an uncompiled one's failed).
+fn counts() -> (usize, usize) {
+    let record = record();
+    let mut passed = 0;
+    let mut failed = 0;
+    for exercise in record.iter() {
+        let count = |key: &str| exercise[key].as_u64().unwrap_or(0) as usize;
+        passed += count("skipped_rows");
+        failed += count("failed_rows");
+        for row in exercise["rows"].as_array().into_iter().flatten() {
+            if row["status"] == "passed" {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+    }
+    (passed, failed)
+}

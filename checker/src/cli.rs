@@ -46,6 +46,10 @@ enum Command {
     /// own first row, exercises differ from solutions only in their stubs,
     /// the servers match their template, every row has a broken-server test.
     Verify,
+    /// Every exercise with its status as last graded (passed, failing at a
+    /// row, not started), its book chapter and its stub file.
+    /// Example: `cargo run -p checker -- list`.
+    List,
     /// Rewrite every exercise and solution server from scripts/server.rs.in (and format them).
     Regenerate,
 }
@@ -118,6 +122,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Regenerate) = cli.command {
         return ExitCode::from(author::regenerate());
+    }
+    if let Some(Command::List) = cli.command {
+        return ExitCode::from(crate::progress::list());
     }
     if cli.grade.list_rows {
         report::print_row_table();

@@ -20,7 +20,7 @@ use crate::report::machine::{self, Format};
 use crate::report::{self, ExerciseOutcome, RowResult, Style, Summary};
 use crate::rows::Row;
 use crate::server::Program;
-use crate::{passes, runner};
+use crate::{passes, progress, runner};
 
 /// Counts over a whole run.
 #[derive(Default)]
@@ -106,6 +106,9 @@ async fn run_text(args: &GradeArgs) -> u8 {
         Err(message) => {
             report::print_did_not_compile(&message, rows.len());
             machine::record_not_compiled(exercise, rows.len(), &message);
+            if flavour == Flavour::Exercises {
+                progress::record(exercise, progress::Status::DidNotCompile);
+            }
             return 1;
         }
     };
@@ -114,7 +117,37 @@ async fn run_text(args: &GradeArgs) -> u8 {
         stub: stub(flavour, exercise),
         ..style
     };
-    grade_and_count(exercise, env(program), rows, &style).await
+    let code = grade_and_count(exercise, env(program), rows, &style).await;
+    if flavour == Flavour::Exercises {
+        remember(exercise, &LAST_RESULTS, args.rows.is_empty());
+    }
+    code
+}
+
+/// The first failing row of the last graded exercise, or `None` when it
+/// passed: for [`progress`].
+static LAST_RESULTS: std::sync::Mutex<Option<Option<&'static str>>> = std::sync::Mutex::new(None);
+
+/// Records a graded exercise's status for `checker list`; a pass only when
+/// every row was graded.
+fn remember(
+    exercise: &Exercise,
+    last: &std::sync::Mutex<Option<Option<&'static str>>>,
+    complete: bool,
+) {
+    let first_failure = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match first_failure {
+        Some(Some(row)) => progress::record(exercise, progress::Status::FailingAt(row.to_owned())),
+        Some(None) if complete => progress::record(exercise, progress::Status::Passed),
+        _ => {}
+    }
+}
+
+fn first_failure(results: &[RowResult]) -> Option<&'static str> {
+    results
+        .iter()
+        .find(|result| result.outcome.is_err())
+        .map(|result| result.row.id)
 }
 
 /// A temporary directory for the run's database files, in memory where the
@@ -150,6 +183,7 @@ async fn grade_and_count(
 ) -> u8 {
     let results = grade(env, rows, Some(style)).await;
     machine::record_rows(exercise, &results, style);
+    *LAST_RESULTS.lock().unwrap_or_else(|p| p.into_inner()) = Some(first_failure(&results));
     let mut totals = Totals::default();
     totals.add(&results);
     report::print_count(&totals);
@@ -246,10 +280,21 @@ async fn grade_all(
     while let Some((exercise, row_count, outcome)) = gradings.next().await {
         match &outcome {
             ExerciseOutcome::DidNotCompile(message) => {
+                if record {
+                    progress::record(exercise, progress::Status::DidNotCompile);
+                }
                 machine::record_not_compiled(exercise, row_count, message)
             }
             ExerciseOutcome::PassedBefore => machine::record_passed_before(exercise, row_count),
             ExerciseOutcome::Graded(results) => {
+                if record {
+                    progress::record(
+                        exercise,
+                        first_failure(results).map_or(progress::Status::Passed, |row| {
+                            progress::Status::FailingAt(row.to_owned())
+                        }),
+                    );
+                }
                 let style = Style {
                     verbose: false,
                     stub: stub(flavour, exercise),

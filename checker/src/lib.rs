@@ -17,6 +17,7 @@ pub mod grade;
 pub mod json;
 pub mod passes;
 pub mod plan;
+pub mod progress;
 pub mod redis_server;
 pub mod report;
 pub mod rows;

@@ -52,6 +52,9 @@ enum Command {
     List,
     /// Rewrite every exercise and solution server from scripts/server.rs.in (and format them).
     Regenerate,
+    /// Measure a server under load: upgrades per second, server CPU per
+    /// upgrade and per delivered frame, memory per socket, fan-out latency.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// What to grade, and how to report it (the default command).
@@ -141,6 +144,7 @@ pub fn main() -> ExitCode {
         let work = async {
             match &cli.command {
                 Some(Command::Verify) => author::verify().await,
+                Some(Command::Bench(args)) => crate::bench::run(args).await,
                 _ => grade::run(&cli.grade).await,
             }
         };

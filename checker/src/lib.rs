@@ -7,6 +7,7 @@
 //! printed report stays a report, not an interface.
 
 pub mod author;
+pub mod bench;
 pub mod cargo;
 pub mod checks;
 pub mod cli;

@@ -324,6 +324,92 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "expected: the upgrade to succeed",
         ],
     ),
+    (
+        "server.bad-ticket-ttl",
+        &[
+            "start the server with TICKET_TTL_SECS=0",
+            "a last stderr line naming TICKET_TTL_SECS",
+        ],
+    ),
+    (
+        "tickets.issue",
+        &[
+            "request: POST /api/ws-ticket, empty body",
+            r#"expected: 401 {"error":"Unauthorized"}"#,
+        ],
+    ),
+    (
+        "tickets.once",
+        &[
+            "again: GET /ws?ticket=",
+            r#"expected: frame {"error":"Invalid ticket"}"#,
+        ],
+    ),
+    (
+        "tickets.invalid",
+        &[
+            "empty: GET /ws?ticket=, Cookie: session=",
+            r#"expected: frame {"error":"Invalid ticket"}"#,
+        ],
+    ),
+    (
+        "tickets.expired",
+        &[
+            "late: GET /ws?ticket=",
+            r#"expected: frame {"error":"Ticket expired"}"#,
+        ],
+    ),
+    (
+        "tickets.session-ended",
+        &[
+            "after-logout: GET /ws?ticket=",
+            r#"expected: frame {"error":"Invalid ticket"}"#,
+        ],
+    ),
+    (
+        "tickets.race",
+        &[
+            "two upgrades at once with one ticket",
+            "got: 2 authenticated, 0 Invalid ticket",
+        ],
+    ),
+    (
+        "tickets.logout-closes",
+        &["GET /ws?ticket=", "expected: close 4002 'Session expired'"],
+    ),
+    (
+        "bearer.ok",
+        &["Authorization: bearer ", "expected: the upgrade to succeed"],
+    ),
+    (
+        "bearer.invalid",
+        &[
+            r#"expected: HTTP 401, WWW-Authenticate: Bearer, body {"error":"Invalid token"}, no upgrade"#,
+            "(WWW-Authenticate: none)",
+        ],
+    ),
+    (
+        "logs.ticket-redacted",
+        &[
+            "expected: no ticket or token value in stdout or stderr",
+            "got: the valid ticket in the output",
+        ],
+    ),
+    (
+        "origin.ticket-exempt",
+        &[
+            "GET /ws?ticket=",
+            "Origin: http://evil.example",
+            "expected: the upgrade to succeed",
+        ],
+    ),
+    (
+        "page.served",
+        &[
+            "expected: scripts, styles and links from the same server only",
+            "got: the page loads https://",
+        ],
+    ),
 ];
 
 /// A bound on one checker run, not a benchmark: generous for a loaded

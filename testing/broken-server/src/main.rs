@@ -1,7 +1,7 @@
 //! A deliberately breakable board server, for testing the checker.
 //!
 //! A checker row that can never fail proves nothing: it may not look at what
-//! its name says. This server passes every row of exercise 7 when `BREAK_ROW`
+//! its name says. This server passes every row of exercise 8 when `BREAK_ROW`
 //! is unset, and with `BREAK_ROW=<row id>` it makes the mistake a student
 //! would plausibly make for that row (closing 1000 instead of 4001,
 //! forgetting `HttpOnly`, accepting an expired session, ...). The checker's
@@ -15,7 +15,8 @@
 //! It is its own compact program on top of `board`'s public pieces rather
 //! than a copy of a solution: every break is one line of [`BREAKS`] plus a
 //! `broken("row")` test at the one place that decides it, and REST breaks are
-//! a middleware ([`tamper`]) around the untouched `board` routes. Some breaks
+//! a middleware ([`rest::tamper`]) around the untouched `board` routes, and
+//! exercise 8's tickets and bearer header live in [`tickets`]. Some breaks
 //! cannot help failing other rows too (a wrong listening line, a login that
 //! never works): those rows build on the broken one.
 
@@ -28,11 +29,10 @@ use std::{
 
 use axum::{
     Router,
-    body::{Body, to_bytes},
-    extract::{ConnectInfo, Extension, Query, Request, State, WebSocketUpgrade},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::{ConnectInfo, Extension, Query, State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header},
+    middleware,
+    response::Response,
     routing::get,
 };
 use axum_extra::extract::cookie::CookieJar;
@@ -47,7 +47,11 @@ use board::{
 };
 use serde_json::{Value, json};
 
+mod rest;
 mod tcp_end;
+mod tickets;
+
+use rest::{LAST_LOGIN, token_user};
 
 /// The pseudo-row of the robustness test: upgrade, then silence.
 const HANG: &str = "hang-after-upgrade";
@@ -231,6 +235,49 @@ const BREAKS: &[(&str, &str)] = &[
         "origin.token-exempt",
         "every upgrade with a foreign Origin is refused",
     ),
+    (
+        "server.bad-ticket-ttl",
+        "a bad TICKET_TTL_SECS falls back to the default",
+    ),
+    (
+        "tickets.issue",
+        "POST /api/ws-ticket without a session still mints a ticket",
+    ),
+    ("tickets.once", "a ticket is read, never used up"),
+    (
+        "tickets.invalid",
+        "an empty ticket counts as none: the cookie is tried",
+    ),
+    ("tickets.expired", "a ticket's expiry is never checked"),
+    (
+        "tickets.session-ended",
+        "a ticket remembers its user, not its session",
+    ),
+    (
+        "tickets.race",
+        "a ticket is read, then deleted a moment later",
+    ),
+    (
+        "tickets.logout-closes",
+        "a ticket socket does not belong to its session",
+    ),
+    (
+        "bearer.ok",
+        "the Bearer scheme is compared case-sensitively",
+    ),
+    (
+        "bearer.invalid",
+        "the 401 for a bad header lacks WWW-Authenticate",
+    ),
+    (
+        "logs.ticket-redacted",
+        "ticket upgrades are logged with their raw URL",
+    ),
+    (
+        "origin.ticket-exempt",
+        "ticket and bearer upgrades are Origin-checked too",
+    ),
+    ("page.served", "the page loads its script from a CDN"),
     (HANG, "accepts the upgrade, then sends nothing, ever"),
 ];
 
@@ -310,8 +357,10 @@ async fn start() -> Result<(), ConfigError> {
     });
     let app = App::new(config, db);
     board::shut_down_on_signal(&app);
-    let router = board::router(&app, Router::new().route("/ws", get(upgrade)))
-        .layer(middleware::from_fn(tamper));
+    let routes = Router::new()
+        .route("/ws", get(upgrade))
+        .merge(tickets::routes());
+    let router = board::router(&app, routes).layer(middleware::from_fn(rest::tamper));
     if tcp_end::on() {
         tcp_end::serve(listener, app, router).await;
     } else {
@@ -326,6 +375,7 @@ fn lenient_config() -> Result<Config, ConfigError> {
     let forgiven = |setting: &str| match setting {
         "SESSION_TTL_SECS" => broken("server.bad-settings"),
         "AUTH_TIMEOUT_MS" => broken("server.bad-auth-timeout"),
+        "TICKET_TTL_SECS" => broken("server.bad-ticket-ttl"),
         _ => false,
     };
     let mut dropped: Vec<&'static str> = Vec::new();
@@ -344,6 +394,12 @@ fn lenient_config() -> Result<Config, ConfigError> {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs one statement on the database file through a connection of its own.
 fn behind_the_back(path: &str, statement: &str) {
     if path == ":memory:" {
@@ -354,226 +410,15 @@ fn behind_the_back(path: &str, statement: &str) {
     }
 }
 
-// ----- REST breaks: a middleware around board's routes -----
-
-/// Corrupts requests and responses of the REST routes for the REST rows.
-async fn tamper(mut request: Request, next: Next) -> Response {
-    let Some(row) = active() else {
-        return next.run(request).await;
-    };
-    let path = request.uri().path().to_owned();
-    let at = |route: &str| path == route;
-    match row {
-        "login.ok" if at("/api/login") => unwrap_user(next.run(request).await).await,
-        "me.ok" if at("/api/me") => unwrap_user(next.run(request).await).await,
-        "login.cookie" if at("/api/login") => {
-            let response = next.run(request).await;
-            rewrite_set_cookies(response, |cookie| {
-                Some(
-                    cookie
-                        .split(';')
-                        .map(str::trim)
-                        .filter(|part| !part.eq_ignore_ascii_case("httponly"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })
-        }
-        "logout.ok" if at("/api/logout") => rewrite_set_cookies(next.run(request).await, |_| None),
-        "login.malformed" if at("/api/login") => {
-            let headers = request.headers_mut();
-            if !headers.contains_key(header::CONTENT_TYPE) {
-                let json = HeaderValue::from_static("application/json");
-                headers.insert(header::CONTENT_TYPE, json);
-            }
-            next.run(request).await
-        }
-        "me.unauthorized" if at("/api/me") && !has_session_cookie(request.headers()) => {
-            (StatusCode::UNAUTHORIZED, "Unauthorized").into_response()
-        }
-        "tokens.issue" if at("/api/tokens") && !has_session_cookie(request.headers()) => {
-            error_response(StatusCode::FORBIDDEN, "Forbidden")
-        }
-        "login.wrong-credentials" if at("/api/login") => {
-            let (parts, body) = request.into_parts();
-            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-            let username = serde_json::from_slice::<Value>(&bytes).unwrap_or_default()["username"]
-                .as_str()
-                .map(str::to_owned);
-            let response = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
-            let seeded = ["alice", "bob", "carol"];
-            if response.status() == StatusCode::UNAUTHORIZED
-                && !username.is_some_and(|name| seeded.contains(&name.as_str()))
-            {
-                return error_response(StatusCode::UNAUTHORIZED, "Unknown user");
-            }
-            response
-        }
-        "login.random-ids" => {
-            // Clients send the prefixed id back; strip the prefix so the
-            // server still finds the session.
-            let cookies: Vec<String> = request
-                .headers()
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|line| line.to_str().ok())
-                .map(|line| {
-                    line.split(';')
-                        .map(|pair| match pair.trim().strip_prefix("session=") {
-                            Some(id) => format!("session={}", id.rsplit('.').next().unwrap_or(id)),
-                            None => pair.trim().to_owned(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .collect();
-            set_all(request.headers_mut(), header::COOKIE, cookies);
-            let response = next.run(request).await;
-            if !at("/api/login") {
-                return response;
-            }
-            let (parts, body) = split_json(response).await;
-            let user_id = body["user"]["id"].as_str().unwrap_or_default().to_owned();
-            let response = Response::from_parts(parts, Body::from(body.to_string()));
-            rewrite_set_cookies(response, |cookie| {
-                Some(cookie.replacen("session=", &format!("session={user_id}."), 1))
-            })
-        }
-        "ws.cookie-own-user" if at("/api/login") => {
-            let (parts, body) = split_json(next.run(request).await).await;
-            if parts.status == StatusCode::OK {
-                let user = &body["user"];
-                let name = |field: &str| user[field].as_str().unwrap_or_default().to_owned();
-                *lock(&LAST_LOGIN) = Some(User {
-                    id: name("id"),
-                    name: name("name"),
-                });
-            }
-            Response::from_parts(parts, Body::from(body.to_string()))
-        }
-        "tokens.survive-logout" if at("/api/tokens") || at("/api/logout") => {
-            let session = session_cookie(request.headers());
-            let (parts, body) = split_json(next.run(request).await).await;
-            if let Some(session) = session {
-                if let Some(token) = body["token"].as_str() {
-                    lock(&ISSUED).push((session, token.to_owned()));
-                } else if parts.status == StatusCode::NO_CONTENT {
-                    lock(&ISSUED).retain(|(issuer, token)| {
-                        if *issuer == session {
-                            lock(&REVOKED).push(token.clone());
-                        }
-                        *issuer != session
-                    });
-                }
-            }
-            let body = if body.is_null() {
-                Body::empty()
-            } else {
-                Body::from(body.to_string())
-            };
-            Response::from_parts(parts, body)
-        }
-        "logs.token-redacted" => {
-            if request.uri().query().is_some() {
-                eprintln!("request {} {}", request.method(), request.uri());
-            }
-            next.run(request).await
-        }
-        _ => next.run(request).await,
-    }
-}
-
-/// The last user who logged in, for the `ws.cookie-own-user` break.
-static LAST_LOGIN: Mutex<Option<User>> = Mutex::new(None);
-
-/// For the `tokens.survive-logout` break: which session issued which token,
-/// and the tokens revoked by a logout of their session.
-static ISSUED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-static REVOKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The value of the request's `session` cookie, if it has one.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|line| line.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("session=").map(str::to_owned))
-}
-
-/// The token's user, unless a logout revoked it (`tokens.survive-logout`).
-fn token_user(app: &App, token: &str) -> Option<User> {
-    if lock(&REVOKED).iter().any(|revoked| revoked == token) {
-        return None;
-    }
-    app.db.token_user(token).ok().flatten()
-}
-
-fn has_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|line| line.to_str().ok())
-        .any(|line| {
-            line.split(';')
-                .any(|pair| pair.trim().starts_with("session="))
-        })
-}
-
-/// Replaces every `name` header with `values`.
-fn set_all(headers: &mut HeaderMap, name: header::HeaderName, values: Vec<String>) {
-    headers.remove(&name);
-    for value in values {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.append(&name, value);
-        }
-    }
-}
-
-/// Applies `edit` to each `Set-Cookie` header; `None` drops it.
-fn rewrite_set_cookies(mut response: Response, edit: impl Fn(&str) -> Option<String>) -> Response {
-    let cookies = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(edit)
-        .collect();
-    set_all(response.headers_mut(), header::SET_COOKIE, cookies);
-    response
-}
-
-/// A response's head and its body as JSON (`null` if it is not JSON).
-async fn split_json(response: Response) -> (axum::http::response::Parts, Value) {
-    let (mut parts, body) = response.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    (parts, serde_json::from_slice(&bytes).unwrap_or_default())
-}
-
-/// `{"user": U}` becomes `U`.
-async fn unwrap_user(response: Response) -> Response {
-    let (parts, mut body) = split_json(response).await;
-    if let Some(user) = body.get_mut("user") {
-        body = user.take();
-    }
-    Response::from_parts(parts, Body::from(body.to_string()))
-}
-
 // ----- The socket -----
 
 /// Which credential an upgrade carries.
 enum Credential {
+    Ticket(String),
     /// A token, and (only for the token-wins break) the cookie to fall back to.
     Token(String, Option<String>),
+    /// An `Authorization: Bearer` header's user, checked before the upgrade.
+    Bearer(User),
     Cookie(String),
     Anonymous,
 }
@@ -592,6 +437,7 @@ async fn upgrade(
             std::future::pending::<()>().await;
         });
     }
+    let ticket = tickets::ticket_param(&query);
     let mut tokens = query
         .into_iter()
         .filter(|(name, _)| name == "token")
@@ -605,19 +451,34 @@ async fn upgrade(
     let cookie = jar
         .get(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned());
-    let origin_matters = broken("origin.token-exempt") || (token.is_none() && cookie.is_some());
+    // The contract's order: ticket, token, Authorization header, cookie.
+    let bearer = match headers.get(header::AUTHORIZATION) {
+        Some(header) if ticket.is_none() && token.is_none() => {
+            let Some(user) = tickets::bearer(&app, header) else {
+                return tickets::refusal();
+            };
+            Some(user)
+        }
+        _ => None,
+    };
+    let exempt = ticket.is_some() || bearer.is_some();
+    let origin_matters = broken("origin.token-exempt")
+        || (broken("origin.ticket-exempt") && exempt)
+        || (!exempt && token.is_none() && cookie.is_some());
     if origin_matters && !origin_allowed(&app, &headers) {
         return error_response(StatusCode::FORBIDDEN, "Forbidden origin");
     }
-    let credential = match (token, cookie) {
-        (Some(token), None) if token.is_empty() && broken("ws.token-invalid") => {
+    let credential = match (ticket, token, bearer, cookie) {
+        (Some(ticket), ..) => Credential::Ticket(ticket),
+        (None, Some(token), _, None) if token.is_empty() && broken("ws.token-invalid") => {
             Credential::Anonymous
         }
-        (Some(token), cookie) => {
+        (None, Some(token), _, cookie) => {
             Credential::Token(token, cookie.filter(|_| broken("ws.token-wins")))
         }
-        (None, Some(cookie)) => Credential::Cookie(cookie),
-        (None, None) => Credential::Anonymous,
+        (None, None, Some(user), _) => Credential::Bearer(user),
+        (None, None, None, Some(cookie)) => Credential::Cookie(cookie),
+        (None, None, None, None) => Credential::Anonymous,
     };
     let ws = if broken("close.too-big") {
         ws
@@ -717,6 +578,8 @@ async fn identify(
 ) -> Result<(User, Option<Session>), Goodbye> {
     match credential {
         Credential::Cookie(id) => by_cookie(app, &id),
+        Credential::Ticket(ticket) => tickets::redeem(app, &ticket).await,
+        Credential::Bearer(user) => Ok((user, None)),
         Credential::Token(token, fallback) => match (token_user(app, &token), fallback) {
             (Some(user), _) => Ok((user, None)),
             (None, Some(cookie)) => by_cookie(app, &cookie),

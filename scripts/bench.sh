@@ -5,6 +5,9 @@
 #   scripts/bench.sh          all figures (the cold build takes a minute or two)
 #   scripts/bench.sh --warm   skip the cold build
 #
+# It ends with `checker bench` on the newest solution: CPU per upgrade and per
+# frame, memory per socket, fan-out latency.
+#
 # The cold build uses a separate target directory, so it does not throw away
 # the one you work in.
 set -euo pipefail
@@ -52,3 +55,9 @@ echo "grade solutions 1-7 (built): $(seconds "$start" "$(now)") s"
 # work changes, whatever else the machine is doing (goal: wall 5 s or less).
 /usr/bin/time -f "grade solutions 1-7 (built): %U s user, %S s system CPU, %e s wall" \
   cargo run --quiet -p checker -- --solutions 2>&1 >/dev/null | tail -n 1 || true
+
+# What the newest reference server costs under load (book/src/what-it-costs.md):
+# 500 authenticated sockets in one board, `typing` fanned out to all of them.
+# A release build, as the figures of a debug build say little.
+echo "checker bench, newest solution, release build:"
+cargo run --quiet --release -p checker -- bench --solutions

@@ -55,6 +55,10 @@ enum Command {
     /// Measure a server under load: upgrades per second, server CPU per
     /// upgrade and per delivered frame, memory per socket, fan-out latency.
     Bench(crate::bench::BenchArgs),
+    /// Talk to a running server by hand: log in as a seeded user, open the
+    /// socket the way an approach does, print every frame, close code and
+    /// reason as they arrive, and send each line you type as a text frame.
+    Connect(crate::connect::ConnectArgs),
 }
 
 /// What to grade, and how to report it (the default command).
@@ -140,6 +144,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    // `connect` ends on Ctrl-C by closing its socket, and starts no server.
+    if let Some(Command::Connect(args)) = &cli.command {
+        let code = runtime.block_on(crate::connect::run(args));
+        runtime.shutdown_timeout(Duration::from_millis(100));
+        return ExitCode::from(code);
+    }
     let code = runtime.block_on(async {
         let work = async {
             match &cli.command {

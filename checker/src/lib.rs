@@ -12,6 +12,8 @@ pub mod cargo;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod connect;
+mod connect_socket;
 pub mod cookie;
 pub mod course;
 pub mod grade;

@@ -118,6 +118,12 @@ impl App {
     /// deleted by a logout. Never resolves for a session that does neither.
     pub async fn session_ended(&self, session: &Session) {
         let mut ended = self.sessions.subscribe();
+        // A logout announced between the socket's authentication and this
+        // subscription was missed: the database, read once now that nothing
+        // more can be missed, still tells.
+        if let Ok(None) = self.db.session_by_key(&session.key) {
+            return;
+        }
         let expiry =
             UNIX_EPOCH + Duration::from_secs(u64::try_from(session.expires_at).unwrap_or(0));
         let time_left = expiry

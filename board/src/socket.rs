@@ -46,6 +46,12 @@ pub fn small_buffers(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 /// How long [`Socket::close`] waits for the client to answer a close frame.
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long one frame may wait to be written. A client that stops reading
+/// fills its connection's buffers, and then a write waits for as long as
+/// the client likes; meanwhile the socket's task cannot read, ping or hear
+/// that the session ended. Past this the connection counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What [`Socket::send_json`] sends: JSON, as the text of a frame.
 pub trait JsonText {
     fn json_text(&self) -> Utf8Bytes;
@@ -69,6 +75,8 @@ pub struct Socket {
     ws: WebSocket,
     /// When the last frame of any kind (a pong too) came from the client.
     last_heard: Instant,
+    /// A write took longer than [`SEND_TIMEOUT`]: the client stopped reading.
+    stalled: bool,
 }
 
 /// What arrived from the client.
@@ -89,6 +97,7 @@ impl From<WebSocket> for Socket {
         Socket {
             ws,
             last_heard: Instant::now(),
+            stalled: false,
         }
     }
 }
@@ -96,7 +105,11 @@ impl From<WebSocket> for Socket {
 impl Socket {
     /// The next message from the client, or `None` once the connection is
     /// gone (closed without a close frame, or broken).
+    /// A client that stopped reading counts as gone too.
     pub async fn recv(&mut self) -> Option<Incoming> {
+        if self.stalled {
+            return None;
+        }
         loop {
             let message = self.ws.recv().await?;
             self.last_heard = Instant::now();
@@ -116,9 +129,22 @@ impl Socket {
     /// Sends one JSON text frame: a [`Value`], or a [`Frame`] from the rooms,
     /// already serialised. A client that has gone away cannot be told
     /// anything, so a failed send is not an error: the next `recv` returns
-    /// `None` and the socket's task ends.
+    /// `None` and the socket's task ends. The same goes for a client that
+    /// has stopped reading (see [`SEND_TIMEOUT`]).
     pub async fn send_json(&mut self, frame: &impl JsonText) {
-        let _ = self.ws.send(Message::Text(frame.json_text())).await;
+        self.send(Message::Text(frame.json_text())).await;
+    }
+
+    async fn send(&mut self, message: Message) {
+        if self.stalled {
+            return;
+        }
+        if tokio::time::timeout(SEND_TIMEOUT, self.ws.send(message))
+            .await
+            .is_err()
+        {
+            self.stalled = true;
+        }
     }
 
     /// How long the client has sent nothing at all, not even a pong.
@@ -129,7 +155,7 @@ impl Socket {
     /// Sends a ping frame; a live client answers with a pong, which
     /// [`Socket::recv`] counts as hearing from it.
     pub async fn ping(&mut self) {
-        let _ = self.ws.send(Message::Ping(Default::default())).await;
+        self.send(Message::Ping(Default::default())).await;
     }
 
     /// Sends `{"error": text}`.
@@ -149,7 +175,9 @@ impl Socket {
         };
         // After the client's own close frame the library refuses this send,
         // but it has already queued its answer; the reads below flush it.
-        let _ = self.ws.send(Message::Close(Some(frame))).await;
+        // A client that stopped reading gets no more than the time limit.
+        let send = self.ws.send(Message::Close(Some(frame)));
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, send).await;
         let drain = async { while let Some(Ok(_)) = self.ws.recv().await {} };
         let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, drain).await;
     }

@@ -105,6 +105,34 @@ impl Ws {
         }
     }
 
+    /// Like [`Ws::expect_json`] on a socket that joined a board on one
+    /// process after `earlier` events of that board on another: pub/sub
+    /// orders nothing across processes, so their frames may still be on
+    /// their way when the join is answered. Each may come once, before the
+    /// expected frame; it is then taken off `earlier`.
+    pub async fn expect_json_after(
+        &mut self,
+        expected: &Value,
+        earlier: &mut Vec<Value>,
+    ) -> Result<Value, Failure> {
+        loop {
+            let event = self.next_event(FRAME_LIMIT).await;
+            match event.json() {
+                Some(got) if matches(expected, &got) => return Ok(got),
+                Some(got) if take_earlier(earlier, &got) => {}
+                _ => return Err(self.unexpected(format!("frame {expected}"), &event)),
+            }
+        }
+    }
+
+    /// [`Ws::probe`] after `earlier` events, as [`Ws::expect_json_after`].
+    pub async fn probe_after(&mut self, earlier: &mut Vec<Value>) -> Result<(), Failure> {
+        self.send_json(&probe()).await?;
+        self.expect_json_after(&probe_answer(), earlier)
+            .await
+            .map(|_| ())
+    }
+
     /// Where no probe exists: nothing at all may arrive for [`QUIET_LIMIT`].
     pub async fn expect_quiet(&mut self) -> Result<(), Failure> {
         match self.next_event(QUIET_LIMIT).await {
@@ -113,5 +141,16 @@ impl Ws {
                 Err(self.unexpected(format!("nothing within {}", seconds(QUIET_LIMIT)), &event))
             }
         }
+    }
+}
+
+/// Takes `frame` off `earlier` if it is there.
+fn take_earlier(earlier: &mut Vec<Value>, frame: &Value) -> bool {
+    match earlier.iter().position(|late| late == frame) {
+        Some(index) => {
+            earlier.remove(index);
+            true
+        }
+        None => false,
     }
 }

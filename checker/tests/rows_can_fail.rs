@@ -410,6 +410,92 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "got: the page loads https://",
         ],
     ),
+    (
+        "server.bad-limit-settings",
+        &[
+            "request: start the server with MESSAGE_RATE=0",
+            "a last stderr line naming MESSAGE_RATE",
+        ],
+    ),
+    (
+        "heartbeat.pings",
+        &["expected: a ping within 500 ms (PING_INTERVAL_MS=200)"],
+    ),
+    (
+        "heartbeat.silent-dropped",
+        &[
+            r#"expected: {"type":"user_left","user":{"id":"user-"#,
+            r#""viewers":1} within"#,
+            "got: no frame within",
+        ],
+    ),
+    (
+        "heartbeat.answering-kept",
+        &[
+            "expected: the socket to stay open",
+            "got: close 1001 'Ping timeout'",
+        ],
+    ),
+    (
+        "recheck.deleted-user",
+        &[r#"expected: frame {"error":"User not found"}"#],
+    ),
+    (
+        "recheck.membership",
+        &[r#"expected: frame {"error":"Forbidden"}"#],
+    ),
+    (
+        "limits.sockets-per-user",
+        &[
+            "expected: close 1008 'Too many connections'",
+            r#"got: frame {"type":"authenticated""#,
+        ],
+    ),
+    (
+        "limits.message-rate",
+        &[
+            r#"expected: frame {"error":"Rate limited"}"#,
+            "got: close 1008",
+        ],
+    ),
+    (
+        "server.bad-redis-url",
+        &[
+            "request: start the server with REDIS_URL=",
+            "a last stderr line naming REDIS_URL",
+        ],
+    ),
+    (
+        "cluster.rooms",
+        &[
+            r#"expected: frame {"type":"user_joined","user":{"id":"user-bob","name":"Bob"},"viewers":2}"#,
+        ],
+    ),
+    (
+        "cluster.viewers",
+        &[
+            r#"expected: frame {"boardId":"board-1","type":"joined","viewers":2}"#,
+            r#"got: frame {"boardId":"board-1","type":"joined","viewers":1}"#,
+        ],
+    ),
+    (
+        "cluster.only-the-board",
+        &[
+            "carol@a",
+            r#"got: frame {"type":"user_joined","user":{"id":"user-carol","name":"Carol"},"viewers":1}"#,
+        ],
+    ),
+    (
+        "cluster.ticket",
+        &[
+            "request: alice@b: GET /ws?ticket=",
+            r#"got: frame {"error":"Invalid ticket"}"#,
+        ],
+    ),
+    (
+        "cluster.logout",
+        &["expected: close 4002 'Session expired'"],
+    ),
 ];
 
 /// A bound on one checker run, not a benchmark: generous for a loaded

@@ -14,7 +14,7 @@ use axum::{
 use board::{App, db::User, http::error_response};
 use serde_json::Value;
 
-use crate::{active, lock};
+use crate::{breaks::active, lock};
 
 /// Corrupts requests and responses of the REST routes for the REST rows.
 pub(crate) async fn tamper(mut request: Request, next: Next) -> Response {

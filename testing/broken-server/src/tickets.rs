@@ -26,7 +26,7 @@ use board::{
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
-use crate::{Goodbye, broken, lock, token_user};
+use crate::{Goodbye, broken, lock, rest::token_user};
 
 const INVALID_TICKET: Goodbye = (Some("Invalid ticket"), 4001, "Invalid ticket");
 const TICKET_EXPIRED: Goodbye = (Some("Ticket expired"), 4001, "Ticket expired");
@@ -39,6 +39,10 @@ const RACE_WINDOW: Duration = Duration::from_millis(200);
 /// For the `tickets.session-ended` break: the user each ticket was minted
 /// for, by ticket hash (the ticket remembers its user, not its session).
 static MINTED_FOR: Mutex<Vec<(String, User)>> = Mutex::new(Vec::new());
+
+/// For the `cluster.ticket` break: the hashes of the tickets this process
+/// minted, as if tickets lived in the process's memory.
+static MINTED_HERE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// `POST /api/ws-ticket`.
 pub(crate) fn routes() -> Router<App> {
@@ -64,6 +68,9 @@ async fn mint(State(app): State<App>, jar: CookieJar) -> Result<Response, DbErro
             params![hash_secret(&ticket), session_key, expires_at],
         )
     })?;
+    if broken("cluster.ticket") {
+        lock(&MINTED_HERE).push(hash_secret(&ticket));
+    }
     if let (true, Some(user)) = (broken("tickets.session-ended"), user) {
         lock(&MINTED_FOR).push((hash_secret(&ticket), user));
     }
@@ -88,6 +95,9 @@ pub(crate) fn ticket_param(query: &[(String, String)]) -> Option<String> {
 /// session, which the socket ends with.
 pub(crate) async fn redeem(app: &App, ticket: &str) -> Result<(User, Option<Session>), Goodbye> {
     let hash = hash_secret(ticket);
+    if broken("cluster.ticket") && !lock(&MINTED_HERE).contains(&hash) {
+        return Err(INVALID_TICKET);
+    }
     let found = if broken("tickets.once") {
         // The break: the ticket is looked at, never used up.
         read(app, &hash)

@@ -1,0 +1,144 @@
+//! Exercise 10: two processes, one board, over board's Redis [`Bus`], with
+//! the breaks of its rows. Every room event goes through [`broadcast`] and
+//! every viewer count through [`viewers`]; [`relay`] runs beside the server
+//! and hands the other processes' messages to this one's sockets.
+//!
+//! The messages are the reference solution's in spirit, not in form: a room
+//! event is `{"from","board","frame"}` and a logout `{"from","ended"}`,
+//! and viewers are a Redis set per board of `process:socket` names.
+
+use board::{
+    App,
+    bus::{Bus, BusError},
+    rooms::{FROM_ELSEWHERE, SocketId},
+};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::broken;
+
+/// How a socket's membership of a board changed.
+#[derive(Clone, Copy)]
+pub(crate) enum Change {
+    Joined,
+    Left,
+    None,
+}
+
+/// Connects to `REDIS_URL` when it is set. With the `server.bad-redis-url`
+/// break, a Redis that cannot be used is only warned about, and the process
+/// works alone.
+pub(crate) async fn connect(url: Option<&str>) -> Result<Option<Bus>, board::config::ConfigError> {
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    match Bus::connect(url).await {
+        Ok(bus) => Ok(Some(bus)),
+        Err(error) if broken("server.bad-redis-url") => {
+            tracing::warn!("{error}; working alone");
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Tells the others in `board_id`: this process's sockets directly, the
+/// other processes' over the bus.
+pub(crate) async fn broadcast(app: &App, board_id: &str, sender: SocketId, frame: &Value) {
+    app.rooms.broadcast(board_id, sender, frame);
+    let Some(bus) = &app.bus else { return };
+    if broken("cluster.rooms") {
+        // The break: room events stay in the process they happened in.
+        return;
+    }
+    let message = json!({ "from": bus.process_id(), "board": board_id, "frame": frame });
+    warn_on(bus.publish(&message.to_string()).await);
+}
+
+/// The board's viewers after `change`: `here` counts this process's own
+/// sockets; with a bus, every process's are counted.
+pub(crate) async fn viewers(
+    app: &App,
+    board_id: &str,
+    socket: SocketId,
+    change: Change,
+    here: usize,
+) -> usize {
+    let Some(bus) = &app.bus else { return here };
+    if broken("cluster.viewers") {
+        // The break: the count is this process's alone.
+        return here;
+    }
+    match count(bus, board_id, socket, change).await {
+        Ok(viewers) => viewers,
+        Err(error) => {
+            tracing::warn!("{error}");
+            here
+        }
+    }
+}
+
+async fn count(
+    bus: &Bus,
+    board_id: &str,
+    socket: SocketId,
+    change: Change,
+) -> Result<usize, BusError> {
+    let key = format!("broken-server:viewers:{board_id}");
+    let member = format!("{}:{socket}", bus.process_id());
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    match change {
+        Change::Joined => pipe.sadd(&key, &member).ignore(),
+        Change::Left => pipe.srem(&key, &member).ignore(),
+        Change::None => &mut pipe,
+    };
+    let (viewers,): (usize,) = pipe.scard(&key).query_async(&mut bus.connection()).await?;
+    Ok(viewers)
+}
+
+/// Runs beside the server: delivers what the other processes publish, and
+/// publishes the sessions that ended here.
+pub(crate) async fn relay(app: App) {
+    let Some(bus) = app.bus.clone() else { return };
+    let Some(mut published) = bus.messages() else {
+        return;
+    };
+    let mut endings = app.sessions.subscribe();
+    loop {
+        tokio::select! {
+            Some(payload) = published.recv() => deliver(&app, &bus, &payload),
+            ended = endings.recv() => match ended {
+                Ok(ended) if ended.here && !broken("cluster.logout") => {
+                    let message = json!({ "from": bus.process_id(), "ended": ended.key });
+                    warn_on(bus.publish(&message.to_string()).await);
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+            () = app.shutting_down() => return,
+        }
+    }
+}
+
+/// Hands one bus message to this process's sockets.
+fn deliver(app: &App, bus: &Bus, payload: &str) {
+    let Ok(message) = serde_json::from_str::<Value>(payload) else {
+        return;
+    };
+    // The break: a process's own messages come back and are delivered again.
+    if message["from"] == bus.process_id() && !broken("cluster.only-the-board") {
+        return;
+    }
+    if let (Some(board_id), Some(frame)) = (message["board"].as_str(), message.get("frame")) {
+        app.rooms.broadcast(board_id, FROM_ELSEWHERE, frame);
+    } else if let Some(key) = message["ended"].as_str() {
+        app.sessions.ended_elsewhere(key);
+    }
+}
+
+fn warn_on(result: Result<(), BusError>) {
+    if let Err(error) = result {
+        tracing::warn!("{error}");
+    }
+}

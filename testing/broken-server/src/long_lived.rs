@@ -1,0 +1,133 @@
+//! Exercise 9: what keeps a long-lived socket honest (heartbeats, a fresh
+//! check before every message, the per-user socket limit, the message rate),
+//! with the breaks of their rows. `main.rs`'s serve loop asks [`Heartbeat`]
+//! when to ping and when to give up, and calls [`recheck`] and
+//! [`socket_slot`] at the points the contract names.
+
+use std::time::Duration;
+
+use board::{
+    App,
+    db::User,
+    limits::{SocketSlot, TokenBucket},
+    message::ClientMessage,
+};
+use tokio::time::{Instant, Interval};
+
+use crate::{FORBIDDEN, Goodbye, broken};
+
+pub(crate) const TOO_MANY: Goodbye = (None, 1008, "Too many connections");
+pub(crate) const USER_GONE: Goodbye = (Some("User not found"), 4001, "User not found");
+/// Sent without waiting for an answer: see [`crate::part`].
+pub(crate) const PING_TIMEOUT: Goodbye = (None, 1001, "Ping timeout");
+/// The `limits.message-rate` break's answer to one message too many.
+const RATE_CLOSE: Goodbye = (None, 1008, "Rate limited");
+
+/// What the heartbeat wants done next.
+pub(crate) enum Beat {
+    Ping,
+    /// The silence deadline passed; whether the socket really was silent
+    /// is for [`Heartbeat::gone_silent`] to say, since a pong does not wake
+    /// the serve loop.
+    Deadline,
+}
+
+/// One socket's pings, silence deadline and message bucket.
+pub(crate) struct Heartbeat {
+    interval: Duration,
+    pings: Interval,
+    bucket: TokenBucket,
+    /// When the client last sent a frame that is not a pong: the
+    /// `heartbeat.answering-kept` break measures silence from here.
+    last_frame: Instant,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(app: &App) -> Heartbeat {
+        let interval = app.config.ping_interval;
+        Heartbeat {
+            interval,
+            pings: tokio::time::interval_at(Instant::now() + interval, interval),
+            bucket: TokenBucket::new(app.config.message_rate),
+            last_frame: Instant::now(),
+        }
+    }
+
+    /// How long the client has been silent, as this server counts it.
+    fn silence(&self, heard: Duration) -> Duration {
+        if broken("heartbeat.answering-kept") {
+            // The break: a pong is not hearing from the client.
+            self.last_frame.elapsed()
+        } else {
+            heard
+        }
+    }
+
+    /// Resolves at the next ping, or when `silent_for` (the socket's own
+    /// count) reaches two intervals if nothing is heard before then.
+    pub(crate) async fn next(&mut self, silent_for: Duration) -> Beat {
+        let allowed = (2 * self.interval).saturating_sub(self.silence(silent_for));
+        let deadline = async {
+            if broken("heartbeat.silent-dropped") {
+                // The break: only TCP ends a socket that went quiet.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(allowed).await;
+        };
+        tokio::select! {
+            _ = self.pings.tick() => Beat::Ping,
+            () = deadline => Beat::Deadline,
+        }
+    }
+
+    /// Whether the socket has been silent for two intervals.
+    pub(crate) fn gone_silent(&self, silent_for: Duration) -> bool {
+        self.silence(silent_for) >= 2 * self.interval
+    }
+
+    /// Whether a ping goes out at a tick.
+    pub(crate) fn pings(&self) -> bool {
+        // The break: silent sockets are dropped, but nobody asks them to speak.
+        !broken("heartbeat.pings")
+    }
+
+    /// Counts a text or binary frame against the rate: `Ok(true)` to act on
+    /// it, `Ok(false)` to answer Rate limited, `Err` to end the socket.
+    pub(crate) fn take(&mut self) -> Result<bool, Goodbye> {
+        self.last_frame = Instant::now();
+        match self.bucket.try_take() {
+            true => Ok(true),
+            false if broken("limits.message-rate") => Err(RATE_CLOSE),
+            false => Ok(false),
+        }
+    }
+}
+
+/// Reads afresh what the upgrade decided before `message` is acted on: the
+/// user still exists, and a typing user is still a member of the board.
+pub(crate) fn recheck(app: &App, user: &User, message: &ClientMessage) -> Result<(), Goodbye> {
+    if !broken("recheck.deleted-user") && matches!(app.db.user(&user.id), Ok(None)) {
+        return Err(USER_GONE);
+    }
+    if let ClientMessage::Typing { board_id } = message
+        && !broken("recheck.membership")
+        && matches!(app.db.is_member(board_id, &user.id), Ok(false))
+    {
+        return Err(FORBIDDEN);
+    }
+    Ok(())
+}
+
+/// The socket's place among its user's open sockets, held for its life.
+pub(crate) fn socket_slot(app: &App, user: &User) -> Result<SocketSlot, Goodbye> {
+    app.user_sockets
+        .try_open(&user.id, app.config.max_sockets_per_user)
+        .ok_or(TOO_MANY)
+}
+
+/// Where the slot is claimed: before the greeting, or (the
+/// `limits.sockets-per-user` break) after it, so that one socket too many
+/// has already been told it is authenticated.
+pub(crate) fn slot_before_greeting() -> bool {
+    !broken("limits.sockets-per-user")
+}

@@ -62,8 +62,8 @@ enum Credential {
 /// Who an authenticated socket belongs to.
 struct Identity {
     user: User,
-    /// The login session of a cookie socket: when it ends, the socket ends.
-    /// A token socket has none.
+    /// The login session of a cookie or ticket socket: when it ends, the
+    /// socket ends. A token or bearer socket has none.
     session: Option<Session>,
 }
 

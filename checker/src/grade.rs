@@ -17,7 +17,7 @@ use crate::cli::{GradeArgs, USAGE};
 use crate::course::{EXERCISES, Exercise};
 use crate::plan::{self, graded_rows};
 use crate::report::machine::{self, Format};
-use crate::report::{self, ExerciseOutcome, RowResult, Style, Summary};
+use crate::report::{self, Commands, ExerciseOutcome, RowResult, Style, Summary};
 use crate::rows::Row;
 use crate::server::Program;
 use crate::{passes, progress, runner};
@@ -92,11 +92,12 @@ async fn run_text(args: &GradeArgs) -> u8 {
         }
     };
     let exercise = &EXERCISES[usize::from(number) - 1];
-    let style = Style {
-        verbose: args.verbose,
-        stub: None,
-    };
     if let Some(command) = &args.server_cmd {
+        let style = Style {
+            verbose: args.verbose,
+            stub: None,
+            commands: Some(Commands::shell(command, exercise)),
+        };
         report::print_heading(exercise, &format!("server: sh -c {command:?}"));
         let program = Program::Shell(command.clone());
         return grade_and_count(exercise, env(program), rows, &style).await;
@@ -114,8 +115,9 @@ async fn run_text(args: &GradeArgs) -> u8 {
     };
     report::print_heading(exercise, &flavour.source(exercise));
     let style = Style {
+        verbose: args.verbose,
         stub: stub(flavour, exercise),
-        ..style
+        commands: Some(Commands::built(flavour, exercise)),
     };
     let code = grade_and_count(exercise, env(program), rows, &style).await;
     if flavour == Flavour::Exercises {
@@ -182,6 +184,7 @@ async fn grade_and_count(
     style: &Style,
 ) -> u8 {
     let results = grade(env, rows, Some(style)).await;
+    report::print_stubs(&results, style);
     machine::record_rows(exercise, &results, style);
     *LAST_RESULTS.lock().unwrap_or_else(|p| p.into_inner()) = Some(first_failure(&results));
     let mut totals = Totals::default();
@@ -276,7 +279,7 @@ async fn grade_all(
             (exercise, row_count, outcome)
         })
         .buffered(side_by_side);
-    let mut summary = Summary::new(flavour, args.verbose, !args.rows.is_empty());
+    let mut summary = Summary::new(flavour, args.verbose, &args.rows);
     while let Some((exercise, row_count, outcome)) = gradings.next().await {
         match &outcome {
             ExerciseOutcome::DidNotCompile(message) => {
@@ -298,6 +301,7 @@ async fn grade_all(
                 let style = Style {
                     verbose: false,
                     stub: stub(flavour, exercise),
+                    commands: Some(Commands::built(flavour, exercise)),
                 };
                 machine::record_rows(exercise, results, &style)
             }

@@ -73,7 +73,7 @@ pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
             .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("bearer"));
         ensure(
             response.is(401, &json!({"error": "Invalid token"})) && challenge,
-            request.describe(),
+            &request,
             "HTTP 401, WWW-Authenticate: Bearer, body {\"error\":\"Invalid token\"}, no upgrade",
             format!(
                 "{} (WWW-Authenticate: {})",

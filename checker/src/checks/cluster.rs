@@ -12,7 +12,7 @@ use super::rooms::{BOARD_1, BOARD_2, message, user_left};
 use super::{ALICE, BOB, CAROL, CLOSE_LIMIT, Ctx, User};
 use crate::client::{Request, Upgrade, Ws};
 use crate::redis_server;
-use crate::report::Failure;
+use crate::report::{Failure, Sent};
 use crate::rows::{Row, Setup, check};
 use crate::server::Server;
 
@@ -182,7 +182,7 @@ pub async fn ticket(ctx: Ctx) -> Result<(), Failure> {
         .and_then(|body| body["ticket"].as_str().map(str::to_owned))
     else {
         return Err(Failure::new(
-            format!("process A: {}", mint.describe()),
+            Sent::from(&mint).after("process A: "),
             "201 {\"ticket\":<ticket>,\"expiresIn\":30}",
             response.describe(),
         ));
@@ -207,7 +207,7 @@ pub async fn logout(ctx: Ctx) -> Result<(), Failure> {
     let response = logout.send(a.port()).await?;
     if response.status != 204 {
         return Err(Failure::new(
-            format!("process A: {}", logout.describe()),
+            Sent::from(&logout).after("process A: "),
             "204",
             response.describe(),
         ));

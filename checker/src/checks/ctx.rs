@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::User;
 use crate::client::{Request, Response, Transcript, Upgrade, Ws};
 use crate::cookie::session_cookie;
-use crate::report::Failure;
+use crate::report::sent::{Credential, remember, remember_for_session};
+use crate::report::{Failure, Sent};
 use crate::server::{Launch, Program, Server, Spawned};
 
 /// What every row of one run shares.
@@ -106,16 +107,15 @@ impl Ctx {
 
     /// Spawns a server without waiting for its listening line.
     pub fn spawn(&self, database: &Path, settings: &[(&str, &str)]) -> Result<Spawned, Failure> {
-        let settings = Ctx::settings(settings);
         let launch = Launch {
             program: &self.env.program,
             database_path: database,
-            settings: &settings,
+            settings: &Ctx::settings(settings),
             start_timeout: self.env.start_timeout,
         };
         crate::server::spawn(&launch).map_err(|failure| {
             Failure::new(
-                "start the server",
+                Sent::start(settings),
                 "a running server",
                 "it could not be started",
             )
@@ -129,12 +129,7 @@ impl Ctx {
         database: &Path,
         settings: &[(&str, &str)],
     ) -> Result<Arc<Server>, Failure> {
-        let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let request = if shown.is_empty() {
-            "start the server".to_owned()
-        } else {
-            format!("start the server with {}", shown.join(" "))
-        };
+        let request = Sent::start(settings);
         let server = self
             .spawn(database, settings)?
             .listening(self.env.start_timeout)
@@ -197,16 +192,15 @@ impl Ctx {
         let response = request.send(port).await?;
         let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
         if !response.is(200, &json!({"user": user.json()})) {
-            return Err(Failure::new(
-                request.describe(),
-                expected,
-                response.describe(),
-            ));
+            return Err(Failure::new(&request, expected, response.describe()));
         }
         match session_cookie(response.headers_named("set-cookie")) {
-            Some(cookie) if !cookie.value.is_empty() => Ok(cookie.value),
+            Some(cookie) if !cookie.value.is_empty() => {
+                remember(&cookie.value, Credential::Session, user.username);
+                Ok(cookie.value)
+            }
             _ => Err(Failure::new(
-                request.describe(),
+                &request,
                 expected,
                 format!(
                     "{} without a `Set-Cookie: session=...` header",
@@ -229,10 +223,12 @@ impl Ctx {
                 if response.status == 201
                     && body["token"].as_str().is_some_and(|t| !t.is_empty()) =>
             {
-                Ok(body["token"].as_str().unwrap_or_default().to_owned())
+                let token = body["token"].as_str().unwrap_or_default().to_owned();
+                remember_for_session(&token, Credential::Token, session);
+                Ok(token)
             }
             _ => Err(Failure::new(
-                request.describe(),
+                &request,
                 "201 {\"token\":\"...\"}",
                 response.describe(),
             )),

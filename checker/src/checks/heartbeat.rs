@@ -60,12 +60,14 @@ pub async fn pings(ctx: Ctx) -> Result<(), Failure> {
     let mut last = Instant::now();
     for number in 1..=3 {
         let limit = INTERVAL * 2 + SLACK;
-        let request = format!("{}, then waited for ping {number}", ws.request());
+        let request = ws
+            .request()
+            .then(&format!(", then waited for ping {number}"));
         match ws.next_ping(limit).await {
             Ok(()) => {}
             Err(event) => {
                 return Err(Failure::new(
-                    request,
+                    request.clone(),
                     format!("a ping within {} (PING_INTERVAL_MS=200)", seconds(limit)),
                     event.describe(),
                 ));
@@ -93,11 +95,13 @@ pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
     let event = listener.next_event(latest).await;
     let after = last_frame.elapsed();
     let expected = user_left(silent, 1);
-    let request = format!(
-        "{} stopped reading after joining {BOARD_1} (PING_INTERVAL_MS=200); {} waited",
-        silent.username,
-        listener.request()
-    );
+    let request = listener
+        .request()
+        .after(&format!(
+            "{} stopped reading after joining {BOARD_1} (PING_INTERVAL_MS=200); ",
+            silent.username
+        ))
+        .then(" waited");
     drop(silent_ws);
     match event.json() {
         Some(frame) if crate::json::matches(&expected, &frame) => ensure(
@@ -121,7 +125,8 @@ pub async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
     let event = ws.next_event(watch).await;
     if !matches!(event, Event::Silence(_)) {
         return Err(Failure::new(
-            format!("{}, answering pings for {}", ws.request(), seconds(watch)),
+            ws.request()
+                .then(&format!(", answering pings for {}", seconds(watch))),
             "the socket to stay open",
             event.describe(),
         ));

@@ -93,7 +93,7 @@ pub async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
     });
     ensure(
         response.status == 200 && good,
-        request.describe(),
+        &request,
         expected,
         format!("{}; {shown}", response.status),
     )
@@ -166,7 +166,7 @@ pub async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
             .is_some_and(|body| body["error"].is_string());
         ensure(
             response.status == 400 && has_error,
-            request.describe(),
+            &request,
             "400 {\"error\":\"<message>\"}",
             response.describe(),
         )?;

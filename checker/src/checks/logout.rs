@@ -43,7 +43,7 @@ pub async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     let set_cookie = response.headers_named("set-cookie").join(" | ");
     ensure(
         response.status == 204 && cleared,
-        logout.describe(),
+        &logout,
         "204 with Set-Cookie: session=; Path=/; Max-Age=0",
         format!("{}; Set-Cookie: {set_cookie}", response.describe()),
     )?;
@@ -68,12 +68,7 @@ pub async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
         .await?;
     let logout = Request::post("/api/logout").cookie(&ended);
     let response = ctx.send(logout.clone()).await?;
-    ensure(
-        response.status == 204,
-        logout.describe(),
-        "204",
-        response.describe(),
-    )?;
+    ensure(response.status == 204, &logout, "204", response.describe())?;
     ended_ws
         .expect_close_allowing_error(4002, "Session expired", CLOSE_LIMIT)
         .await?;

@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::client::{Request, Response};
-use crate::report::Failure;
+use crate::report::{Failure, Sent};
 
 pub use ctx::{Ctx, RunEnv};
 
@@ -114,7 +114,7 @@ pub fn unix_now() -> f64 {
 /// Fails unless `condition` holds; for the checks that compare by hand.
 pub fn ensure(
     condition: bool,
-    request: impl Into<String>,
+    request: impl Into<Sent>,
     expected: impl Into<String>,
     got: impl Into<String>,
 ) -> Result<(), Failure> {
@@ -135,7 +135,7 @@ pub async fn expect_response(
     let response = ctx.send(request.clone()).await?;
     ensure(
         response.is(status, body),
-        request.describe(),
+        &request,
         format!("{status} {body}"),
         response.describe(),
     )?;

@@ -81,7 +81,7 @@ async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Fail
     }
     let content_type = response.header("content-type").unwrap_or("none");
     Err(Failure::new(
-        request.describe(),
+        &request,
         expected,
         format!("{} (Content-Type: {content_type})", response.describe()),
     ))

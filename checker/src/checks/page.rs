@@ -41,7 +41,7 @@ pub async fn served(ctx: Ctx) -> Result<(), Failure> {
         .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("text/html"));
     ensure(
         response.status == 200 && html,
-        request.describe(),
+        &request,
         "200 with Content-Type: text/html",
         format!(
             "{} (Content-Type: {})",
@@ -57,7 +57,7 @@ pub async fn served(ctx: Ctx) -> Result<(), Failure> {
         .collect();
     ensure(
         foreign.is_empty(),
-        request.describe(),
+        &request,
         "scripts, styles and links from the same server only",
         format!("the page loads {}", foreign.join(", ")),
     )

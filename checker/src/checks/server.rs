@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{ALICE, BOB, CAROL, Ctx, ensure, member};
 use crate::client::Request;
-use crate::report::Failure;
+use crate::report::{Failure, Sent};
 use crate::rows::{FRESH, Row, Setup, check};
 use crate::server::describe_status;
 
@@ -106,11 +106,10 @@ pub async fn listening(ctx: Ctx) -> Result<(), Failure> {
     let response = ctx.send(request.clone()).await?;
     ensure(
         response.status == 401,
-        format!(
-            "{} on the port of the listening line ({})",
-            request.describe(),
+        Sent::from(&request).then(&format!(
+            " on the port of the listening line ({})",
             ctx.port()
-        ),
+        )),
         "an HTTP answer (401 without a session)",
         response.describe(),
     )
@@ -140,8 +139,7 @@ pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Fa
             .iter()
             .map(|(k, v)| (*k, v.as_str()))
             .collect();
-        let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let request = format!("start the server with {}", shown.join(" "));
+        let request = Sent::start(&settings);
         let expected = format!(
             "a non-zero exit within 2 s, no listening line, and a last stderr line naming {}",
             case.named
@@ -241,10 +239,7 @@ pub async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     let response = ctx.send(me.clone()).await?;
     ensure(
         response.is(200, &json!({"user": user.json()})),
-        format!(
-            "after a restart on the same DATABASE_PATH: {}",
-            me.describe()
-        ),
+        Sent::from(&me).after("after a restart on the same DATABASE_PATH: "),
         format!(
             "200 {{\"user\":{}}} (the session survives the restart)",
             user.json()

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::client::{Request, Upgrade};
 use crate::report::Failure;
+use crate::report::sent::{Credential, remember_for_session};
 use crate::rows::{FRESH, Row, Setup, check};
 
 /// `tickets.expired` runs its server with this TTL, and waits this long
@@ -110,9 +111,12 @@ pub async fn mint(ctx: &Ctx, session: &str) -> Result<String, Failure> {
         .json()
         .and_then(|body| body["ticket"].as_str().map(str::to_owned));
     match ticket {
-        Some(ticket) if response.status == 201 => Ok(ticket),
+        Some(ticket) if response.status == 201 => {
+            remember_for_session(&ticket, Credential::Ticket, session);
+            Ok(ticket)
+        }
         _ => Err(Failure::new(
-            request.describe(),
+            &request,
             "201 {\"ticket\":<ticket>,\"expiresIn\":<seconds>}",
             response.describe(),
         )),
@@ -135,7 +139,7 @@ pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let first = body["ticket"].as_str().unwrap_or_default().to_owned();
     ensure(
         response.status == 201 && first.len() >= SHORTEST_TICKET && body["expiresIn"] == json!(30),
-        request.describe(),
+        &request,
         format!(
             "201 {{\"ticket\":<at least {SHORTEST_TICKET} random characters>,\"expiresIn\":30}} (TICKET_TTL_SECS is 30 by default)"
         ),
@@ -212,12 +216,7 @@ pub async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
     let ticket = mint(&ctx, &logged_out).await?;
     let logout = Request::post("/api/logout").cookie(&logged_out);
     let response = ctx.send(logout.clone()).await?;
-    ensure(
-        response.status == 204,
-        logout.describe(),
-        "204",
-        response.describe(),
-    )?;
+    ensure(response.status == 204, &logout, "204", response.describe())?;
     let mut ws = ctx.socket("after-logout", Upgrade::ticket(&ticket)).await?;
     ws.expect_rejection("Invalid ticket", 4001, "Invalid ticket")
         .await?;

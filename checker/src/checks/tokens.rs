@@ -83,12 +83,7 @@ pub async fn survive_logout(ctx: Ctx) -> Result<(), Failure> {
         .await?;
     let logout = Request::post("/api/logout").cookie(&session);
     let response = ctx.send(logout.clone()).await?;
-    ensure(
-        response.status == 204,
-        logout.describe(),
-        "204",
-        response.describe(),
-    )?;
+    ensure(response.status == 204, &logout, "204", response.describe())?;
     // The cookie socket's close shows that the logout has reached the
     // sockets; the token socket must still answer, with nothing before it.
     cookie_ws

@@ -59,6 +59,22 @@ impl Request {
         self
     }
 
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    pub fn body_text(&self) -> &str {
+        &self.body
+    }
+
     /// `POST /api/login, Content-Type: application/json, body {...}`.
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}", self.method, self.path);
@@ -88,7 +104,7 @@ impl Request {
         let request = builder
             .body(Full::new(Bytes::from(self.body.clone())))
             .expect("rows build valid requests");
-        let failure = |got: String| Failure::new(self.describe(), "an HTTP response", got);
+        let failure = |got: String| Failure::new(self, "an HTTP response", got);
         let exchange = async {
             let response = client
                 .request(request)

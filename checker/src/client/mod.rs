@@ -57,7 +57,7 @@ impl Transcript {
 }
 
 /// Long bodies and frames (the 64 KiB ones) are cut in reports.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const SHOWN: usize = 120;
     if text.len() <= SHOWN {
         return text.to_owned();

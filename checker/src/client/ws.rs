@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::{FRAME_LIMIT, REQUEST_LIMIT, Request, Transcript, close_text, seconds, shorten};
 use crate::report::Failure;
+use crate::report::sent::{Redo, Sent, Socket};
 
 /// What a socket's upgrade request carries.
 #[derive(Clone, Debug, Default)]
@@ -66,6 +67,15 @@ impl Upgrade {
         self
     }
 
+    /// `/ws` and its query string, as sent.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
     pub fn describe(&self) -> String {
         let mut text = format!("GET {}", self.path);
         for (name, value) in &self.headers {
@@ -89,6 +99,31 @@ impl Upgrade {
             request = request.header(name, value);
         }
         request
+    }
+}
+
+/// The request line of a socket (`alice: GET /ws..., then sent ...`) and
+/// what redoes it: `frames` are the first text frame and the last frame
+/// sent, once the socket is open.
+fn sent(
+    label: &str,
+    upgrade: &Upgrade,
+    port: u16,
+    frames: Option<(Option<String>, Option<String>)>,
+) -> Sent {
+    let (first_frame, last_frame) = frames.unwrap_or_default();
+    let mut text = format!("{label}: {}", upgrade.describe());
+    if let Some(last) = &last_frame {
+        text.push_str(&format!(", then sent {last}"));
+    }
+    Sent {
+        text,
+        redo: Some(Redo::Socket(Socket {
+            upgrade: upgrade.clone(),
+            port,
+            first_frame,
+            last_frame,
+        })),
     }
 }
 
@@ -131,8 +166,12 @@ impl Event {
 pub struct Ws {
     label: String,
     upgrade: Upgrade,
+    port: u16,
     stream: WebSocketStream<TcpStream>,
     transcript: Transcript,
+    /// The first text frame sent, in full, and the last frame sent, as
+    /// shown: what the report's request line and its command name.
+    first_text: Option<String>,
     last_sent: Option<String>,
 }
 
@@ -146,7 +185,7 @@ impl Ws {
     ) -> Result<Ws, Failure> {
         let failure = |got: String| {
             Failure::new(
-                format!("{label}: {}", upgrade.describe()),
+                sent(label, &upgrade, port, None),
                 "the upgrade to succeed",
                 got,
             )
@@ -201,8 +240,10 @@ impl Ws {
             Ok(Ok((stream, _))) => Ok(Ws {
                 label: label.to_owned(),
                 upgrade,
+                port,
                 stream,
                 transcript: transcript.clone(),
+                first_text: None,
                 last_sent: None,
             }),
         }
@@ -210,12 +251,9 @@ impl Ws {
 
     /// What a report shows as the request behind an expectation on this
     /// socket: the upgrade and the last frame sent.
-    pub fn request(&self) -> String {
-        let mut text = format!("{}: {}", self.label, self.upgrade.describe());
-        if let Some(sent) = &self.last_sent {
-            text.push_str(&format!(", then sent {sent}"));
-        }
-        text
+    pub fn request(&self) -> Sent {
+        let frames = (self.first_text.clone(), self.last_sent.clone());
+        sent(&self.label, &self.upgrade, self.port, Some(frames))
     }
 
     async fn send(&mut self, message: Message, shown: String) -> Result<(), Failure> {
@@ -242,6 +280,7 @@ impl Ws {
     }
 
     pub async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
+        self.first_text.get_or_insert_with(|| text.to_owned());
         self.send(Message::text(text.to_owned()), shorten(text))
             .await
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
+use super::stubs::StubPanic;
 use super::{RowResult, Style, count_line, row_lines};
 use crate::course::Exercise;
 
@@ -47,6 +48,20 @@ pub fn record_rows(exercise: &Exercise, results: &[RowResult], style: &Style) {
                 Ok(()) => Value::Null,
                 Err(_) => json!(row_lines(result, style).join("\n")),
             };
+            // A row that failed only because the server panicked at an
+            // unwritten stub names it, as its text report does.
+            let stub = match &result.outcome {
+                Err(failure) => StubPanic::of(failure).map_or(Value::Null, |stub| {
+                    json!({
+                        "file": stub.file,
+                        "line": stub.line,
+                        "column": stub.column,
+                        "name": stub.name(),
+                        "message": stub.message,
+                    })
+                }),
+                Ok(()) => Value::Null,
+            };
             json!({
                 "id": result.row.id,
                 "name": result.row.name,
@@ -57,6 +72,7 @@ pub fn record_rows(exercise: &Exercise, results: &[RowResult], style: &Style) {
                 "duration_ms": result.duration.as_millis() as u64,
                 "frames": result.transcript,
                 "report": report,
+                "stub": stub,
             })
         })
         .collect();
@@ -193,7 +209,7 @@ pub enum Format {
     #[default]
     Text,
     /// One JSON document on stdout: exercises, rows (id, status, expected,
-    /// got, duration, frames) and the counts.
+    /// got, duration, frames, the stub a row waits for) and the counts.
     Json,
 }
 

@@ -4,8 +4,11 @@
 //! A failure always says what was sent, what was expected and what came back,
 //! in the protocol's own terms (`close 4001 'Unauthorized'`, a JSON frame), so
 //! that it can be compared with the contract (the book's appendix) without reading the
-//! checker. The closing line `N passed, M failed` has exactly that shape
-//! because CI and the tests read it.
+//! checker, and ends with a command that redoes it by hand ([`by_hand`]). A
+//! row that failed only because the server panicked at an unwritten stub
+//! names the stub instead of its evidence, and the stub is explained once
+//! after the rows ([`stubs`]). The closing line `N passed, M failed` has
+//! exactly that shape because CI and the tests read it.
 
 /// Prints a line of the text report, unless `--format json` replaces it.
 macro_rules! say {
@@ -16,12 +19,20 @@ macro_rules! say {
     };
 }
 
+pub mod by_hand;
 pub mod machine;
+pub mod sent;
+mod stubs;
 mod summary;
 
 use std::io::Write;
 
+pub use by_hand::Commands;
+pub use sent::Sent;
 pub use summary::{ExerciseOutcome, Summary};
+
+use sent::Redo;
+use stubs::StubPanic;
 
 use crate::course::Exercise;
 use crate::grade::Totals;
@@ -31,8 +42,14 @@ use crate::rows::{ROWS, Row};
 #[derive(Debug)]
 pub struct Failure {
     pub request: String,
+    /// What redoes the request by hand, when one request can (boxed: a
+    /// failure travels in every `Result` of a check).
+    pub redo: Option<Box<Redo>>,
     pub expected: String,
     pub got: String,
+    /// Every case a row tried, each with what came back, for rows that try
+    /// several and report the first that failed.
+    pub cases: Vec<String>,
     /// The server did not answer within a bound; worth a diagnosis even when
     /// it neither crashed nor panicked.
     pub hung: bool,
@@ -49,17 +66,26 @@ pub struct Diagnosis {
 
 impl Failure {
     pub fn new(
-        request: impl Into<String>,
+        request: impl Into<Sent>,
         expected: impl Into<String>,
         got: impl Into<String>,
     ) -> Self {
+        let sent = request.into();
         Failure {
-            request: request.into(),
+            request: sent.text,
+            redo: sent.redo.map(Box::new),
             expected: expected.into(),
             got: got.into(),
+            cases: Vec::new(),
             hung: false,
             diagnosis: None,
         }
+    }
+
+    /// The cases the row tried, shown under `cases:` with `heading`.
+    pub fn with_cases(mut self, heading: &str, cases: Vec<String>) -> Self {
+        self.cases = std::iter::once(heading.to_owned()).chain(cases).collect();
+        self
     }
 
     pub fn hung(mut self) -> Self {
@@ -88,6 +114,9 @@ pub struct Style {
     /// `exercises/0N-<slug>/main.rs` when the student's own stubs are graded,
     /// for rows that belong to that exercise's lesson.
     pub stub: Option<(u8, String)>,
+    /// How the graded server is started and graded again, for the command
+    /// that ends each failed row.
+    pub commands: Option<Commands>,
 }
 
 const INDENT: &str = "    ";
@@ -105,31 +134,54 @@ pub fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
         }
         Err(failure) => {
             lines.push(format!("FAIL {}  {}", row.id, row.name));
-            lines.push(format!("{INDENT}request: {}", failure.request));
-            lines.push(format!("{INDENT}expected: {}", failure.expected));
-            lines.push(format!("{INDENT}got: {}", failure.got));
-            push_frames(&mut lines, &result.transcript);
-            if let Some(diagnosis) = &failure.diagnosis {
-                lines.push(format!("{INDENT}server: {}", diagnosis.summary));
-                for line in &diagnosis.output {
-                    lines.push(format!("{INDENT}{INDENT}server| {line}"));
+            match StubPanic::of(failure) {
+                Some(stub) => {
+                    lines.push(stubs::waiting_line(&stub));
+                    lines.push(format!("{INDENT}request: {}", failure.request));
                 }
+                None => push_evidence(&mut lines, result, failure, style),
             }
-            let mut hint = format!(
-                "{INDENT}hint: {} — see \"{}\", book/src/{}",
-                row.hint,
-                row.chapter_title(),
-                row.book
-            );
-            if let Some((exercise, stub)) = &style.stub
-                && *exercise == row.exercise
-            {
-                hint.push_str(&format!(" and the stub in {stub}"));
+            if let Some(commands) = &style.commands {
+                let redo = by_hand::lines(row, failure, commands);
+                lines.extend(redo.into_iter().map(|line| format!("{INDENT}{line}")));
             }
-            lines.push(hint);
         }
     }
     lines
+}
+
+/// What was sent, expected and got, the cases and frames, the server's
+/// trouble and the hint.
+fn push_evidence(lines: &mut Vec<String>, result: &RowResult, failure: &Failure, style: &Style) {
+    let row = result.row;
+    lines.push(format!("{INDENT}request: {}", failure.request));
+    lines.push(format!("{INDENT}expected: {}", failure.expected));
+    lines.push(format!("{INDENT}got: {}", failure.got));
+    if let Some((heading, cases)) = failure.cases.split_first() {
+        lines.push(format!("{INDENT}{heading}"));
+        for case in cases {
+            lines.push(format!("{INDENT}{INDENT}{case}"));
+        }
+    }
+    push_frames(lines, &result.transcript);
+    if let Some(diagnosis) = &failure.diagnosis {
+        lines.push(format!("{INDENT}server: {}", diagnosis.summary));
+        for line in &diagnosis.output {
+            lines.push(format!("{INDENT}{INDENT}server| {line}"));
+        }
+    }
+    let mut hint = format!(
+        "{INDENT}hint: {} — see \"{}\", book/src/{}",
+        row.hint,
+        row.chapter_title(),
+        row.book
+    );
+    if let Some((exercise, stub)) = &style.stub
+        && *exercise == row.exercise
+    {
+        hint.push_str(&format!(" and the stub in {stub}"));
+    }
+    lines.push(hint);
 }
 
 fn push_frames(lines: &mut Vec<String>, transcript: &[String]) {
@@ -178,6 +230,20 @@ pub fn print_count(totals: &Totals) {
 /// Prints one row as [`row_lines`] renders it.
 pub fn print_row(result: &RowResult, style: &Style) {
     print_lines(row_lines(result, style));
+}
+
+/// Prints, after the rows, one block per stub that rows waited for.
+pub fn print_stubs(results: &[RowResult], style: &Style) {
+    print_lines(stubs::block_lines(results, style.commands.as_ref()));
+}
+
+/// The stub the first failed row waited for, if it did: `with_token
+/// (exercises/04-token-in-url/main.rs:104)`.
+pub fn first_stub(results: &[RowResult]) -> Option<String> {
+    let failure = results
+        .iter()
+        .find_map(|result| result.outcome.as_ref().err())?;
+    StubPanic::of(failure).map(|stub| format!("{} ({})", stub.name(), stub.location()))
 }
 
 fn print_lines(lines: Vec<String>) {
@@ -253,6 +319,7 @@ mod tests {
         let style = Style {
             verbose: false,
             stub: Some((2, "exercises/02-rejections/main.rs".to_owned())),
+            commands: None,
         };
         let lines = row_lines(&result, &style);
         assert_eq!(lines[0], format!("FAIL ws.no-credential  {}", row.name));

@@ -1,12 +1,21 @@
 //! The report of a whole-course run (`cargo run -p checker` with no N): one
 //! line per exercise, the rows of the first that fails, the progress line,
 //! what to do next, and the count.
+//!
+//! With `--row`, an exercise that does not grade the selected rows is not
+//! run at all; the progress line shows it as last graded (from
+//! [`crate::progress`]) and says so, instead of "not graded", which would
+//! read as if a passed exercise had been lost.
 
 use crate::cargo::Flavour;
 use crate::course::{EXERCISES, Exercise};
 use crate::grade::Totals;
+use crate::plan::graded_rows;
+use crate::progress::{self, Status};
 
-use super::{Mark, RowResult, Style, count_line, print_row, progress_line};
+use super::{
+    Commands, Mark, RowResult, Style, count_line, first_stub, print_row, print_stubs, progress_line,
+};
 
 /// What became of one exercise in a run without N.
 pub enum ExerciseOutcome {
@@ -22,24 +31,51 @@ pub struct Summary {
     verbose: bool,
     selected_rows: bool,
     marks: Vec<(u8, Mark)>,
+    /// The exercises that do not grade the selected rows, so are not run.
+    outside_selection: Vec<u8>,
     totals: Totals,
     /// The first exercise that failed, and its first failing row (none when
     /// it did not compile).
     first_failure: Option<(&'static Exercise, Option<&'static str>)>,
+    /// The stub that first failing row waited for, if it did.
+    first_stub: Option<String>,
 }
 
 impl Summary {
-    pub fn new(flavour: Flavour, verbose: bool, selected_rows: bool) -> Self {
+    /// A summary of grading `rows` (every row when empty).
+    pub fn new(flavour: Flavour, verbose: bool, rows: &[String]) -> Self {
+        let recorded = match flavour {
+            Flavour::Exercises if !rows.is_empty() => progress::read_from(
+                &std::fs::read_to_string(crate::cargo::workspace_root().join(progress::FILE))
+                    .unwrap_or_default(),
+            ),
+            _ => Default::default(),
+        };
+        let mut outside_selection = Vec::new();
+        let marks = EXERCISES
+            .iter()
+            .map(|exercise| {
+                if rows.is_empty() || !graded_rows(exercise.number, rows).is_empty() {
+                    return (exercise.number, Mark::NotGraded);
+                }
+                outside_selection.push(exercise.number);
+                let mark = match recorded.get(&exercise.dir()) {
+                    Some(Status::Passed) => Mark::Passed,
+                    Some(Status::FailingAt(_) | Status::DidNotCompile) => Mark::Failed,
+                    None => Mark::NotGraded,
+                };
+                (exercise.number, mark)
+            })
+            .collect();
         Summary {
             flavour,
             verbose,
-            selected_rows,
-            marks: EXERCISES
-                .iter()
-                .map(|e| (e.number, Mark::NotGraded))
-                .collect(),
+            selected_rows: !rows.is_empty(),
+            marks,
+            outside_selection,
             totals: Totals::default(),
             first_failure: None,
+            first_stub: None,
         }
     }
 
@@ -56,6 +92,7 @@ impl Summary {
         let style = Style {
             verbose: self.verbose,
             stub,
+            commands: Some(Commands::built(self.flavour, exercise)),
         };
         let results = match outcome {
             ExerciseOutcome::DidNotCompile(message) => {
@@ -79,7 +116,10 @@ impl Summary {
         let failed: Vec<&RowResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
         if failed.is_empty() {
             self.marks[index].1 = Mark::Passed;
-            say!("✓ {heading}: {} rows pass", results.len());
+            match results.len() {
+                1 => say!("✓ {heading}: 1 row passes"),
+                n => say!("✓ {heading}: {n} rows pass"),
+            }
             if style.verbose {
                 results.iter().for_each(|result| print_row(result, &style));
             }
@@ -93,23 +133,42 @@ impl Summary {
             self.flavour.source(exercise)
         );
         results.iter().for_each(|result| print_row(result, &style));
-        self.first_failure
-            .get_or_insert((exercise, Some(failed[0].row.id)));
+        print_stubs(results, &style);
+        if self.first_failure.is_none() {
+            self.first_failure = Some((exercise, Some(failed[0].row.id)));
+            self.first_stub = first_stub(results);
+        }
         true
     }
 
     /// The progress line, what to do next and the count; the exit status.
     pub fn print_end(self) -> u8 {
         say!("{}", progress_line(&self.marks));
+        if !self.outside_selection.is_empty() {
+            let numbers: Vec<String> = self.outside_selection.iter().map(u8::to_string).collect();
+            let marked = match self.flavour {
+                Flavour::Exercises => "; marked as last graded (`cargo run -p checker -- list`)",
+                Flavour::Solutions => "",
+            };
+            say!(
+                "not run: {}, which do not grade the selected rows{marked}",
+                numbers.join(", ")
+            );
+        }
         let source = |exercise| self.flavour.source(exercise);
-        match self.first_failure {
-            None if !self.selected_rows => say!("next: nothing left, every exercise passes"),
-            None => say!("next: the selected rows pass; run without --row to grade everything"),
-            Some((exercise, None)) => say!(
+        match (self.first_failure, self.first_stub.as_deref()) {
+            (None, _) if !self.selected_rows => say!("next: nothing left, every exercise passes"),
+            (None, _) => {
+                say!("next: the selected rows pass; run without --row to grade everything")
+            }
+            (Some((exercise, None)), _) => say!(
                 "next: make {} compile, then run `cargo run -p checker` again",
                 source(exercise)
             ),
-            Some((exercise, Some(row))) => {
+            (Some(_), Some(stub)) => say!(
+                "next: write the stub {stub}, which the failing rows wait for, then run `cargo run -p checker` again"
+            ),
+            (Some((exercise, Some(row))), None) => {
                 let solutions = if self.flavour == Flavour::Solutions {
                     " --solutions"
                 } else {

@@ -129,14 +129,15 @@ fn stale_servers(root: &Path) -> Vec<String> {
 /// or a mention in the chapter their hint points to.
 pub fn row_coverage_problems(root: &Path) -> Vec<String> {
     let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
-    let broken_server = read("testing/broken-server/src/main.rs");
+    // The broken server's table of breaks, one entry per row it can break.
+    let broken_server = read("testing/broken-server/src/breaks.rs");
     let break_tests = read("checker/tests/rows_can_fail.rs");
     let mut problems = Vec::new();
     for row in ROWS.iter() {
         let quoted = format!("\"{}\"", row.id);
         if !broken_server.contains(&quoted) {
             problems.push(format!(
-                "{}: testing/broken-server has no break for it",
+                "{}: testing/broken-server/src/breaks.rs has no break for it",
                 row.id
             ));
         }

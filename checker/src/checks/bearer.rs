@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         name: "a wrong, empty or non-Bearer Authorization header gets 401 with WWW-Authenticate: Bearer, no upgrade",
         book: "tickets.md#the-bearer-header",
         setup: FRESH,
-        hint: "Refuse a bad header before the upgrade: 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer, whatever cookie comes with it.",
+        hint: "In bearer_refusal, answer 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer; upgrade sends it, before any socket, whenever authenticate_bearer finds no user, whatever cookie comes with the header.",
         check: check!(invalid),
     },
 ];

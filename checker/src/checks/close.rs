@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         name: "a client close 1000 is answered with close 1000",
         book: "close-codes.md#normal-closure",
         setup: FRESH,
-        hint: "When the client closes, answer its close frame with 1000 instead of dropping the connection.",
+        hint: "In finish, answer ClientClosed (the client's close frame) with close 1000 instead of dropping the connection.",
         check: check!(normal_close),
     },
     Row {
@@ -25,7 +25,7 @@ pub static ROWS: &[Row] = &[
         name: "a message over 64 KiB closes 1009",
         book: "close-codes.md#messages-too-big",
         setup: FRESH,
-        hint: "Set the upgrade's maximum message size to 65,536 bytes and close 1009 when a message exceeds it.",
+        hint: "The upgrade caps messages at 65,536 bytes and the loop turns a bigger one into TooBig; in finish, close it 1009.",
         check: check!(too_big),
     },
 ];

@@ -55,7 +55,7 @@ pub static ROWS: &[Row] = &[
         name: "a ticket minted on one process is accepted on the other, once",
         book: "two-servers.md#what-stays-in-the-database",
         setup: Setup::OwnServers,
-        hint: "Keep tickets in the database every process shares, and use one up with a single statement there.",
+        hint: "Tickets live in the database every process shares, so exercise 8's authenticate_ticket, already here, works on either process: keep using a ticket up in one statement there, never in memory.",
         check: check!(ticket),
     },
     Row {

@@ -18,7 +18,7 @@ pub static ROWS: &[Row] = &[
         name: "an expired session gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
         setup: FRESH,
-        hint: "Compare the session's expires_at with the clock at connect time: expired sessions get Session expired and 4002, not 4001.",
+        hint: "In authenticate_cookie, a session that is found but past its expires_at is SessionExpired, not UnknownSession; Rejection::answer gives it {\"error\":\"Session expired\"} and close 4002.",
         check: check!(expired_at_connect),
     },
     Row {
@@ -28,7 +28,7 @@ pub static ROWS: &[Row] = &[
         name: "a session reaching its TTL closes its sockets 4002 within 1 s, token sockets stay",
         book: "close-codes.md#expired-sessions",
         setup: Setup::Server(&[("SESSION_TTL_SECS", "1")]),
-        hint: "Give each cookie socket a timer for its session's expires_at (checked at least once a second) that closes it 4002 'Session expired'.",
+        hint: "board ends a cookie socket's session when it reaches its expires_at (serve_socket returns SessionEnded); in finish, close that with 4002 'Session expired'. A token socket has no session and stays open.",
         check: check!(expired_while_connected),
     },
     Row {
@@ -38,7 +38,7 @@ pub static ROWS: &[Row] = &[
         name: "a session expired 59 minutes ago still gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
         setup: FRESH,
-        hint: "Keep expired sessions for at least an hour after their expiry (purge older ones only), so that they are still answered 4002 'Session expired', not 4001 'Invalid session'.",
+        hint: "In authenticate_cookie, every session that is found but expired is SessionExpired, however long ago it expired (board never purges them); a server of your own keeps expired sessions for at least an hour.",
         check: check!(expired_hour_ago),
     },
     Row {
@@ -48,7 +48,7 @@ pub static ROWS: &[Row] = &[
         name: "expires_at is the login second plus SESSION_TTL_SECS (86400 by default)",
         book: "close-codes.md#expired-sessions",
         setup: Setup::OwnServers,
-        hint: "Store expires_at as the login time in whole seconds, rounded down, plus SESSION_TTL_SECS, read from the environment with 86400 as its default.",
+        hint: "board writes expires_at at login in the exercises; a server of your own stores the login time in whole seconds, rounded down, plus SESSION_TTL_SECS read from the environment (86400 by default).",
         check: check!(expires_at),
     },
 ];

@@ -24,7 +24,7 @@ pub static ROWS: &[Row] = &[
         name: "an auth frame as the first message authenticates",
         book: "first-message.md#the-auth-frame",
         setup: FRESH,
-        hint: "With no cookie and no token, read one frame first: {\"type\":\"auth\",\"token\":T} with a known token authenticates.",
+        hint: "In authenticate_first_message (a socket with no cookie and no token), read one frame: {\"type\":\"auth\",\"token\":T} with a known token authenticates as the token's user.",
         check: check!(auth_frame),
     },
     Row {
@@ -34,7 +34,7 @@ pub static ROWS: &[Row] = &[
         name: "frames sent right after the auth frame are handled in order",
         book: "first-message.md#the-auth-frame",
         setup: FRESH,
-        hint: "Read the auth frame from the same stream the message loop reads afterwards, so a frame that arrives right behind it is not lost.",
+        hint: "In authenticate_first_message, read the auth frame with the socket's own recv, the stream the message loop reads next, so that a frame right behind it is neither lost nor reordered.",
         check: check!(in_order),
     },
     Row {
@@ -44,7 +44,7 @@ pub static ROWS: &[Row] = &[
         name: "any other first frame closes 4001 Unauthorized and is not acted on",
         book: "first-message.md#the-unauthenticated-window",
         setup: FRESH,
-        hint: "Until the auth frame succeeded nothing is handled: any other first frame closes 4001 'Unauthorized'.",
+        hint: "In authenticate_first_message, any other first frame is NotAnAuthMessage and is not acted on; Rejection::answer closes it 4001 'Unauthorized'.",
         check: check!(not_auth),
     },
     Row {
@@ -54,7 +54,7 @@ pub static ROWS: &[Row] = &[
         name: "a first frame that is not JSON closes 4001 Unauthorized",
         book: "first-message.md#the-unauthenticated-window",
         setup: FRESH,
-        hint: "Before authentication a frame that does not parse is not Invalid JSON: close 4001 'Unauthorized'.",
+        hint: "In authenticate_first_message, a first frame that does not parse is NotAnAuthMessage too (not Invalid JSON): close 4001 'Unauthorized'.",
         check: check!(not_json),
     },
     Row {
@@ -64,7 +64,7 @@ pub static ROWS: &[Row] = &[
         name: "a wrong token in the auth frame closes 4001 Invalid token",
         book: "first-message.md#the-auth-frame",
         setup: FRESH,
-        hint: "An auth frame with an unknown token closes 4001 'Invalid token'.",
+        hint: "In authenticate_first_message, check the auth frame's token as a URL token is checked: an unknown one closes 4001 'Invalid token'.",
         check: check!(wrong_token),
     },
     Row {
@@ -74,7 +74,7 @@ pub static ROWS: &[Row] = &[
         name: "silence closes 4001 Authentication timeout after AUTH_TIMEOUT_MS",
         book: "first-message.md#the-timeout",
         setup: Setup::Server(&[AUTH_TIMEOUT_SETTING]),
-        hint: "Wrap the wait for the first frame in a timeout of AUTH_TIMEOUT_MS and close 4001 'Authentication timeout' when it fires.",
+        hint: "In authenticate_first_message, wait for the first frame at most AUTH_TIMEOUT_MS (the app's config has it); when that runs out it is AuthTimeout, which Rejection::answer closes 4001 'Authentication timeout'.",
         check: check!(timeout),
     },
 ];

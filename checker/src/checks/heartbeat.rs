@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         name: "an authenticated socket is pinged every PING_INTERVAL_MS",
         book: "long-lived.md#heartbeats",
         setup: Setup::Server(&[PING_SETTING]),
-        hint: "Ping every authenticated socket at PING_INTERVAL_MS from its serve loop, starting one interval after it opens.",
+        hint: "In serve_socket, ping every PING_INTERVAL_MS from the loop (an interval that first fires one interval after the socket opens).",
         check: check!(pings),
     },
     Row {
@@ -40,7 +40,7 @@ pub static ROWS: &[Row] = &[
         name: "a socket silent for two intervals is dropped, and its boards hear user_left in time",
         book: "long-lived.md#heartbeats",
         setup: Setup::Server(&[PING_SETTING]),
-        hint: "Track when the socket last sent anything (a pong counts) and end it once that is two intervals ago; leaving its boards then tells the others.",
+        hint: "In serve_socket, end the socket as PingTimeout once it has been silent (not even a pong) for two intervals, without waiting for an answer; finish abandons it, and leaving its boards tells the others.",
         check: check!(silent_dropped),
     },
     Row {
@@ -50,7 +50,7 @@ pub static ROWS: &[Row] = &[
         name: "a socket that answers pings stays open past several intervals",
         book: "long-lived.md#heartbeats",
         setup: Setup::Server(&[PING_SETTING]),
-        hint: "A pong is hearing from the client: count it, or a quiet but live socket is dropped.",
+        hint: "In serve_socket, measure the silence with the socket's own clock of when the client last sent anything, a pong included, or a quiet but live socket is dropped.",
         check: check!(answering_kept),
     },
 ];

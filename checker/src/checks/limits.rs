@@ -32,7 +32,7 @@ pub static ROWS: &[Row] = &[
         name: "one socket over MAX_SOCKETS_PER_USER is closed 1008, the others stay, and a closed socket frees its place",
         book: "long-lived.md#how-many-sockets",
         setup: Setup::Server(&[SOCKETS_SETTING]),
-        hint: "Claim a place for the user before greeting the socket, hold it for the socket's life, and close one over the limit with 1008 'Too many connections'.",
+        hint: "In connect, call take_socket_slot before the socket is greeted and hold its slot for the socket's life; in take_socket_slot, one over MAX_SOCKETS_PER_USER is TooManyConnections, closed 1008 'Too many connections'.",
         check: check!(sockets_per_user),
     },
     Row {
@@ -42,7 +42,7 @@ pub static ROWS: &[Row] = &[
         name: "over MESSAGE_RATE a second, a message gets Rate limited; a second later they are acted on again",
         book: "long-lived.md#how-fast",
         setup: Setup::Server(&[RATE_SETTING]),
-        hint: "Take a token from the socket's bucket for every text or binary frame before parsing it; an empty bucket answers {\"error\":\"Rate limited\"} and leaves the socket open.",
+        hint: "In serve_socket, take from the socket's bucket (MESSAGE_RATE) for every text or binary frame before acting on it; an empty bucket answers {\"error\":\"Rate limited\"} and leaves the socket open.",
         check: check!(message_rate),
     },
 ];

@@ -17,7 +17,7 @@ pub static ROWS: &[Row] = &[
         name: "POST /api/login returns the user",
         book: "contract.md#http-api",
         setup: FRESH,
-        hint: "Answer 200 with {\"user\":{\"id\",\"name\"}} and set the session cookie.",
+        hint: "board answers POST /api/login in the exercises; a server of your own answers 200 {\"user\":{\"id\",\"name\"}} and sets the session cookie.",
         check: check!(login_ok),
     },
     Row {
@@ -27,7 +27,7 @@ pub static ROWS: &[Row] = &[
         name: "the session cookie is HttpOnly, SameSite=Lax, Path=/",
         book: "cookie-upgrade.md#the-session-cookie",
         setup: FRESH,
-        hint: "Build the Set-Cookie header as session=<id>; Path=/; HttpOnly; SameSite=Lax.",
+        hint: "board sets this cookie in the exercises; a server of your own builds the Set-Cookie header as session=<id>; Path=/; HttpOnly; SameSite=Lax.",
         check: check!(login_cookie),
     },
     Row {
@@ -37,7 +37,7 @@ pub static ROWS: &[Row] = &[
         name: "session ids are random, not derived from the user",
         book: "cookie-upgrade.md#the-session-cookie",
         setup: FRESH,
-        hint: "Make session ids from at least 16 random bytes of a CSPRNG, encoded, never from the user's name or id.",
+        hint: "board makes the session ids in the exercises; a server of your own makes them from at least 16 random bytes of a CSPRNG, encoded, never from the user's name or id.",
         check: check!(random_ids),
     },
     Row {
@@ -47,7 +47,7 @@ pub static ROWS: &[Row] = &[
         name: "wrong password or unknown user → 401 Invalid credentials",
         book: "contract.md#http-api",
         setup: FRESH,
-        hint: "Answer both an unknown user and a wrong password with the same 401 {\"error\":\"Invalid credentials\"}.",
+        hint: "board answers logins in the exercises; a server of your own answers an unknown user and a wrong password alike: 401 {\"error\":\"Invalid credentials\"}.",
         check: check!(wrong_credentials),
     },
     Row {
@@ -57,7 +57,7 @@ pub static ROWS: &[Row] = &[
         name: "a malformed login body → 400 with an error",
         book: "contract.md#http-api",
         setup: FRESH,
-        hint: "Turn every rejection of the JSON extractor (bad JSON, missing or mistyped field, missing Content-Type) into 400 with a JSON {\"error\": ...} body.",
+        hint: "board answers logins in the exercises; a server of your own turns every rejection of its JSON extractor (bad JSON, a missing or mistyped field, no Content-Type) into 400 with a JSON {\"error\": ...} body.",
         check: check!(malformed_login),
     },
 ];

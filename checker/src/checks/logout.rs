@@ -17,7 +17,7 @@ pub static ROWS: &[Row] = &[
         name: "POST /api/logout → 204, clears the cookie; 401 without a session",
         book: "close-codes.md#logging-out",
         setup: FRESH,
-        hint: "Delete the session row, answer 204 with session=; Path=/; Max-Age=0, and 401 when there is no valid session.",
+        hint: "board answers POST /api/logout in the exercises; a server of your own deletes the session row, answers 204 with session=; Path=/; Max-Age=0, and 401 when there is no valid session.",
         check: check!(logout_ok),
     },
     Row {
@@ -27,7 +27,7 @@ pub static ROWS: &[Row] = &[
         name: "logging out closes that session's sockets 4002 within 1 s",
         book: "close-codes.md#logging-out",
         setup: FRESH,
-        hint: "Tell the sockets of exactly that session (not every socket of the user) to close 4002 'Session expired'.",
+        hint: "board ends the sockets of exactly the session that logged out (serve_socket returns SessionEnded); in finish, close them 4002 'Session expired'. A server of your own closes that session's sockets only, not every socket of the user.",
         check: check!(logout_closes_sockets),
     },
 ];

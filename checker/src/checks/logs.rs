@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "the request log shows token=[redacted], never the token",
         book: "token-in-url.md#tokens-leak-through-urls",
         setup: FRESH,
-        hint: "Redact the token parameter before the request line is logged, for valid and invalid tokens alike.",
+        hint: "board's request log shows token=[redacted] in the exercises, so never log the token yourself (in with_token or authenticate_token, say); a server of your own redacts the token parameter before the request line is logged, for valid and invalid tokens alike.",
         check: check!(token_redacted),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "no ticket and no Authorization header in the output; tickets logged as ticket=[redacted]",
         book: "tickets.md#what-leaks-where",
         setup: FRESH,
-        hint: "Redact the ticket parameter like the token, and never log the Authorization header.",
+        hint: "board's request log shows ticket=[redacted] and no headers in the exercises, so never log a ticket or the Authorization header yourself (in mint_ticket, authenticate_ticket or authenticate_bearer, say); a server of your own redacts the ticket like the token.",
         check: check!(ticket_redacted),
     },
 ];

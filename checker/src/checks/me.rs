@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "GET /api/me returns the logged-in user",
         book: "contract.md#http-api",
         setup: FRESH,
-        hint: "Read the session cookie, look the session and its user up in the database and answer {\"user\":{\"id\",\"name\"}}.",
+        hint: "board answers GET /api/me in the exercises; a server of your own reads the session cookie, looks the session and its user up in the database and answers {\"user\":{\"id\",\"name\"}}.",
         check: check!(me_ok),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "GET /api/me without a valid session → 401",
         book: "contract.md#http-api",
         setup: FRESH,
-        hint: "A missing cookie and an unknown session id both get 401 {\"error\":\"Unauthorized\"}.",
+        hint: "board answers GET /api/me in the exercises; a server of your own answers a missing cookie and an unknown session id alike: 401 {\"error\":\"Unauthorized\"}.",
         check: check!(me_unauthorized),
     },
 ];

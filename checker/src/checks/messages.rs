@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "text that is not JSON, or a binary frame → Invalid JSON, socket stays open",
         book: "rooms.md#bad-messages",
         setup: FRESH,
-        hint: "Answer {\"error\":\"Invalid JSON\"} for unparsable text and for every binary frame, and keep reading.",
+        hint: "In handle_text, text that ClientMessage::parse cannot read as JSON gets its error text (Invalid JSON) and the socket keeps reading; the loop answers binary frames already.",
         check: check!(invalid_json),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "join/typing/leave without a string boardId → Invalid message",
         book: "rooms.md#bad-messages",
         setup: FRESH,
-        hint: "After reading the type, a join, typing or leave whose boardId is missing or not a string gets {\"error\":\"Invalid message\"}.",
+        hint: "In handle_text, a join, typing or leave without a string boardId is a parse error (Invalid message): send its error text and keep the socket open.",
         check: check!(invalid_message),
     },
     Row {
@@ -36,7 +36,7 @@ pub static ROWS: &[Row] = &[
         name: "JSON without a known type → Unknown message type",
         book: "rooms.md#bad-messages",
         setup: FRESH,
-        hint: "JSON whose type is missing or not one you know gets {\"error\":\"Unknown message type\"}; the socket stays open.",
+        hint: "In handle_text, JSON whose type is missing or unknown is a parse error (Unknown message type): send its error text; the socket stays open.",
         check: check!(unknown_type),
     },
 ];

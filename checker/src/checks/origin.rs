@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Ctx, member, unknown_secret};
+use super::{Ctx, User, member, unknown_secret};
 use crate::client::Upgrade;
 use crate::report::Failure;
 use crate::rows::{FRESH, Row, Setup, check};
@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "a cookie upgrade from a foreign Origin is refused with 403",
         book: "origin-checks.md#refusing-foreign-origins",
         setup: FRESH,
-        hint: "Before looking at the session, compare the Origin of a cookie upgrade with the allowed ones and answer 403 {\"error\":\"Forbidden origin\"}.",
+        hint: "In upgrade, before on_upgrade and before any session is looked at, refuse a cookie upgrade whose Origin origin_allowed rejects: 403 {\"error\":\"Forbidden origin\"}.",
         check: check!(foreign),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "the server's own origins and no Origin are accepted",
         book: "origin-checks.md#own-and-allowed-origins",
         setup: FRESH,
-        hint: "Allow http://127.0.0.1:PORT and http://localhost:PORT with the real port, compared case-insensitively, and requests without an Origin.",
+        hint: "In origin_allowed, allow http://127.0.0.1:PORT and http://localhost:PORT with the port the server listens on (the app's config has it), compared case-insensitively; in upgrade, a request without an Origin is not checked.",
         check: check!(own),
     },
     Row {
@@ -39,7 +39,7 @@ pub static ROWS: &[Row] = &[
             "ALLOWED_ORIGINS",
             " https://app.example/ ,http://other.test:8080",
         )]),
-        hint: "Split ALLOWED_ORIGINS on commas, trim spaces and a trailing /, and compare scheme, host and port exactly (case aside).",
+        hint: "board has split ALLOWED_ORIGINS, trimmed it and dropped a trailing / (the app's config holds the list): in origin_allowed, normalise the Origin the same way and compare whole origins, so that another port is another origin.",
         check: check!(allowed),
     },
     Row {
@@ -49,7 +49,7 @@ pub static ROWS: &[Row] = &[
         name: "token and credential-less upgrades are not origin-checked",
         book: "origin-checks.md#token-sockets",
         setup: FRESH,
-        hint: "Check the Origin only for cookie upgrades: a token parameter or no credential at all skips the check.",
+        hint: "In upgrade, check the Origin of cookie upgrades only: a token parameter or no credential at all skips the check.",
         check: check!(token_exempt),
     },
     Row {
@@ -59,14 +59,62 @@ pub static ROWS: &[Row] = &[
         name: "ticket and bearer-header upgrades from a foreign Origin are accepted",
         book: "tickets.md#no-origin-check",
         setup: FRESH,
-        hint: "Keep the Origin check to cookie upgrades: the browser attaches neither a ticket nor an Authorization header on its own.",
+        hint: "The Origin check in upgrade is for cookie upgrades only: a browser attaches neither a ticket nor an Authorization header on its own, so those upgrades skip it even with a cookie alongside.",
         check: check!(ticket_exempt),
     },
 ];
 
 const FOREIGN: &str = "http://evil.example";
 
-async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Failure> {
+/// The cases of one row. Each is tried whatever became of the ones before
+/// it, and a failure lists them all with what each got: which origins a
+/// server refuses says more than the first one it got wrong, and next to
+/// the server's own origin a refused `http://127.0.0.1:35183` reads as
+/// "another port", not as the server's own.
+struct Cases {
+    port: u16,
+    lines: Vec<String>,
+    first_failure: Option<Failure>,
+}
+
+impl Cases {
+    fn new(ctx: &Ctx) -> Self {
+        Cases {
+            port: ctx.port(),
+            lines: Vec::new(),
+            first_failure: None,
+        }
+    }
+
+    /// Records one case: what it sent and what came back.
+    fn record(&mut self, case: &str, outcome: Result<String, Failure>) {
+        match outcome {
+            Ok(got) => self.lines.push(format!("✓ {case} → {got}")),
+            Err(failure) => {
+                self.lines.push(format!(
+                    "✗ {case} → {} (expected {})",
+                    failure.got, failure.expected
+                ));
+                self.first_failure.get_or_insert(failure);
+            }
+        }
+    }
+
+    /// The first failure, reported with every case, or `Ok`.
+    fn finish(self) -> Result<(), Failure> {
+        let heading = format!(
+            "cases (the server's own origin is http://127.0.0.1:{}):",
+            self.port
+        );
+        match self.first_failure {
+            None => Ok(()),
+            Some(failure) => Err(failure.with_cases(&heading, self.lines)),
+        }
+    }
+}
+
+/// A cookie upgrade refused before it becomes a socket: what came back.
+async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<String, Failure> {
     let request = upgrade.as_http_request();
     let response = ctx.send(request.clone()).await?;
     let json_type = response.header("content-type").is_some_and(|value| {
@@ -77,7 +125,7 @@ async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Fail
     });
     let expected = "HTTP 403, Content-Type: application/json, body {\"error\":\"Forbidden origin\"}, no upgrade";
     if response.is(403, &json!({"error": "Forbidden origin"})) && json_type {
-        return Ok(());
+        return Ok(response.describe());
     }
     let content_type = response.header("content-type").unwrap_or("none");
     Err(Failure::new(
@@ -85,6 +133,12 @@ async fn expect_forbidden_origin(ctx: &Ctx, upgrade: Upgrade) -> Result<(), Fail
         expected,
         format!("{} (Content-Type: {content_type})", response.describe()),
     ))
+}
+
+/// An upgrade that must be accepted and greeted as `user`.
+async fn expect_accepted(ctx: &Ctx, upgrade: Upgrade, user: &User) -> Result<String, Failure> {
+    ctx.authenticated(user.username, upgrade, user).await?;
+    Ok(format!("101, authenticated as {}", user.username))
 }
 
 pub async fn foreign(ctx: Ctx) -> Result<(), Failure> {
@@ -96,15 +150,17 @@ pub async fn foreign(ctx: Ctx) -> Result<(), Failure> {
         format!("http://127.0.0.1:{other_port}"),
         "null".to_owned(),
     ];
+    let mut cases = Cases::new(&ctx);
     for origin in &origins {
-        expect_forbidden_origin(&ctx, Upgrade::cookie(&session).header("Origin", origin)).await?;
+        let upgrade = Upgrade::cookie(&session).header("Origin", origin);
+        let outcome = expect_forbidden_origin(&ctx, upgrade).await;
+        cases.record(&format!("cookie, Origin: {origin}"), outcome);
     }
     // Refused before any session lookup: an unknown session is refused alike.
-    expect_forbidden_origin(
-        &ctx,
-        Upgrade::cookie(&unknown_secret()).header("Origin", FOREIGN),
-    )
-    .await
+    let unknown = Upgrade::cookie(&unknown_secret()).header("Origin", FOREIGN);
+    let outcome = expect_forbidden_origin(&ctx, unknown).await;
+    cases.record(&format!("unknown session, Origin: {FOREIGN}"), outcome);
+    cases.finish()
 }
 
 pub async fn own(ctx: Ctx) -> Result<(), Failure> {
@@ -116,17 +172,15 @@ pub async fn own(ctx: Ctx) -> Result<(), Failure> {
         format!("http://localhost:{port}"),
         format!("HTTP://LOCALHOST:{port}"),
     ];
+    let mut cases = Cases::new(&ctx);
     for origin in &origins {
-        ctx.authenticated(
-            user.username,
-            Upgrade::cookie(&session).header("Origin", origin),
-            user,
-        )
-        .await?;
+        let upgrade = Upgrade::cookie(&session).header("Origin", origin);
+        let outcome = expect_accepted(&ctx, upgrade, user).await;
+        cases.record(&format!("cookie, Origin: {origin}"), outcome);
     }
-    ctx.authenticated(user.username, Upgrade::cookie(&session), user)
-        .await
-        .map(|_| ())
+    let outcome = expect_accepted(&ctx, Upgrade::cookie(&session), user).await;
+    cases.record("cookie, no Origin", outcome);
+    cases.finish()
 }
 
 /// The row's server runs with
@@ -134,58 +188,66 @@ pub async fn own(ctx: Ctx) -> Result<(), Failure> {
 pub async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
+    let mut cases = Cases::new(&ctx);
     for origin in ["https://app.example", "http://other.test:8080"] {
-        ctx.authenticated(
-            user.username,
-            Upgrade::cookie(&session).header("Origin", origin),
-            user,
-        )
-        .await?;
+        let upgrade = Upgrade::cookie(&session).header("Origin", origin);
+        let outcome = expect_accepted(&ctx, upgrade, user).await;
+        cases.record(&format!("cookie, Origin: {origin}"), outcome);
     }
     // Another port is another origin.
-    expect_forbidden_origin(
-        &ctx,
-        Upgrade::cookie(&session).header("Origin", "https://app.example:444"),
-    )
-    .await
+    let other_port = "https://app.example:444";
+    let upgrade = Upgrade::cookie(&session).header("Origin", other_port);
+    let outcome = expect_forbidden_origin(&ctx, upgrade).await;
+    cases.record(&format!("cookie, Origin: {other_port}"), outcome);
+    cases.finish()
 }
 
 pub async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;
+    let mut cases = Cases::new(&ctx);
     let by_token = Upgrade::token(&token).header("Origin", FOREIGN);
-    ctx.authenticated(user.username, by_token, user).await?;
+    let outcome = expect_accepted(&ctx, by_token, user).await;
+    cases.record(&format!("token, Origin: {FOREIGN}"), outcome);
     let token_and_cookie = Upgrade::token(&token)
         .header("Cookie", &format!("session={session}"))
         .header("Origin", FOREIGN);
-    ctx.authenticated(user.username, token_and_cookie, user)
-        .await?;
-    let mut first_message = ctx
-        .socket("anonymous", Upgrade::bare().header("Origin", FOREIGN))
-        .await?;
-    first_message
-        .send_json(&json!({"type": "auth", "token": token}))
-        .await?;
-    first_message
-        .expect_json(&user.authenticated())
-        .await
-        .map(|_| ())
+    let outcome = expect_accepted(&ctx, token_and_cookie, user).await;
+    cases.record(&format!("token and cookie, Origin: {FOREIGN}"), outcome);
+    let first_message = async {
+        let bare = Upgrade::bare().header("Origin", FOREIGN);
+        let mut ws = ctx.socket("anonymous", bare).await?;
+        ws.send_json(&json!({"type": "auth", "token": token}))
+            .await?;
+        ws.expect_json(&user.authenticated()).await?;
+        Ok(format!(
+            "101, authenticated as {} by the auth frame",
+            user.username
+        ))
+    };
+    cases.record(
+        &format!("no credential, then an auth frame, Origin: {FOREIGN}"),
+        first_message.await,
+    );
+    cases.finish()
 }
 
 pub async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let ticket = super::tickets::mint(&ctx, &session).await?;
+    let token = ctx.issue_token(&session).await?;
+    let mut cases = Cases::new(&ctx);
     let by_ticket = Upgrade::ticket(&ticket)
         .header("Cookie", &format!("session={session}"))
         .header("Origin", FOREIGN);
-    ctx.authenticated(user.username, by_ticket, user).await?;
-    let token = ctx.issue_token(&session).await?;
+    let outcome = expect_accepted(&ctx, by_ticket, user).await;
+    cases.record(&format!("ticket and cookie, Origin: {FOREIGN}"), outcome);
     let by_header = Upgrade::bare()
         .header("Authorization", &format!("Bearer {token}"))
         .header("Origin", FOREIGN);
-    ctx.authenticated(user.username, by_header, user)
-        .await
-        .map(|_| ())
+    let outcome = expect_accepted(&ctx, by_header, user).await;
+    cases.record(&format!("bearer header, Origin: {FOREIGN}"), outcome);
+    cases.finish()
 }

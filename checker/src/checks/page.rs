@@ -17,7 +17,7 @@ pub static ROWS: &[Row] = &[Row {
     name: "GET / serves the board page as HTML, with no third-party hosts",
     book: "tickets.md#the-board-page",
     setup: FRESH,
-    hint: "Serve the page at / with Content-Type: text/html, and its scripts and styles from the same server.",
+    hint: "board serves the page in the exercises; a server of your own serves it at / with Content-Type: text/html, and its scripts and styles from the same server.",
     check: check!(served),
 }];
 

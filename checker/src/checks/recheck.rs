@@ -20,7 +20,7 @@ pub static ROWS: &[Row] = &[
         name: "a user deleted while connected gets User not found and close 4001 at the next message",
         book: "long-lived.md#a-decision-goes-stale",
         setup: FRESH,
-        hint: "Before acting on join, typing or leave, read the user from the database again; when it is gone, send the error frame and close 4001.",
+        hint: "In recheck, called before a message is acted on, read the user from the database again; when it is gone, end the socket as UserGone, which finish answers with User not found and 4001.",
         check: check!(deleted_user),
     },
     Row {
@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         name: "typing after the membership was removed gets Forbidden and close 4003; the others hear user_left",
         book: "long-lived.md#a-decision-goes-stale",
         setup: FRESH,
-        hint: "Before acting on typing, read the membership again; when it is gone, end the socket with 4003, which takes it out of its boards.",
+        hint: "In recheck, before acting on typing, read the membership again; when it is gone, end the socket as Forbidden (4003), which takes it out of its boards.",
         check: check!(membership),
     },
 ];

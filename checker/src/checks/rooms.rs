@@ -19,7 +19,7 @@ pub static ROWS: &[Row] = &[
         name: "join answers joined and tells the others, viewers count sockets",
         book: "rooms.md#joining-a-board",
         setup: FRESH,
-        hint: "Add the socket to the board, answer joined with the board's socket count, and send user_joined to every other socket in it.",
+        hint: "In handle_text, on join add the socket's mailbox to the board, answer joined with the board's socket count and send user_joined to every other socket in it.",
         check: check!(join_board),
     },
     Row {
@@ -29,7 +29,7 @@ pub static ROWS: &[Row] = &[
         name: "joining again answers joined and tells nobody",
         book: "rooms.md#joining-a-board",
         setup: FRESH,
-        hint: "When the socket is already in the board, answer joined again without adding it twice or telling the others.",
+        hint: "In handle_text, a join of a board the socket is in already is answered joined again, without adding it twice or telling the others.",
         check: check!(join_again),
     },
     Row {
@@ -39,7 +39,7 @@ pub static ROWS: &[Row] = &[
         name: "two sockets of one user count as two viewers and hear each other",
         book: "rooms.md#joining-a-board",
         setup: FRESH,
-        hint: "Key board membership by socket, not by user: a second socket of the same user is another viewer and hears the first.",
+        hint: "In handle_text, join with the socket's mailbox, not the user: a second socket of the same user is another viewer and hears the first.",
         check: check!(viewers_count_sockets),
     },
     Row {
@@ -49,7 +49,7 @@ pub static ROWS: &[Row] = &[
         name: "typing reaches the others in the board only",
         book: "rooms.md#typing",
         setup: FRESH,
-        hint: "Send user_typing to every socket of the board except the sender, and to no socket outside the board.",
+        hint: "In handle_text, send user_typing to every socket of the board except the sender's mailbox, and to no socket outside the board.",
         check: check!(typing),
     },
     Row {
@@ -59,7 +59,7 @@ pub static ROWS: &[Row] = &[
         name: "typing in a board not joined → Not in board, socket stays open",
         book: "rooms.md#typing",
         setup: FRESH,
-        hint: "Answer {\"error\":\"Not in board\"} and keep the socket open.",
+        hint: "In handle_text, typing in a board the socket has not joined gets {\"error\":\"Not in board\"}, and the socket stays open.",
         check: check!(typing_not_joined),
     },
     Row {
@@ -69,7 +69,7 @@ pub static ROWS: &[Row] = &[
         name: "leave tells the others user_left, the sender hears nothing",
         book: "rooms.md#leaving-and-closing",
         setup: FRESH,
-        hint: "Remove the socket from the board and send user_left with the new count to the others only; a board not joined is Not in board.",
+        hint: "In handle_text, on leave take the socket out of the board and send user_left with the new count to the others only; a board not joined is Not in board.",
         check: check!(leave),
     },
     Row {
@@ -79,7 +79,7 @@ pub static ROWS: &[Row] = &[
         name: "closing a socket sends user_left to its boards",
         book: "rooms.md#leaving-and-closing",
         setup: FRESH,
-        hint: "When a socket's loop ends, for whatever reason, remove it from every board it joined and tell the others.",
+        hint: "In leave_all_boards, which runs when the socket's loop ends, for whatever reason, take the socket out of every board it joined and send user_left to the others in each.",
         check: check!(close),
     },
     Row {
@@ -89,7 +89,7 @@ pub static ROWS: &[Row] = &[
         name: "joining a board the user may not see → Forbidden and close 4003",
         book: "close-codes.md#forbidden-boards",
         setup: FRESH,
-        hint: "Check board membership in the database on join; a non-member or an unknown board gets Forbidden and 4003.",
+        hint: "In handle_text, check the membership in the database before a join; a non-member or an unknown board ends the socket as Forbidden, which finish answers with {\"error\":\"Forbidden\"} and 4003.",
         check: check!(forbidden),
     },
     Row {
@@ -99,7 +99,7 @@ pub static ROWS: &[Row] = &[
         name: "a socket the server closes (4003) leaves its boards with user_left",
         book: "close-codes.md#forbidden-boards",
         setup: FRESH,
-        hint: "Leave the socket's boards where its loop ends, whatever ended it (the client, a 4002, a 4003, a 1009), not only in the branch that handles the client's close.",
+        hint: "End a forbidden socket by returning Forbidden from handle_text, not by closing it there: connect then runs leave_all_boards, so its boards hear user_left whatever ended it (the client, a 4002, a 4003, a 1009).",
         check: check!(close_by_server),
     },
     Row {
@@ -109,7 +109,7 @@ pub static ROWS: &[Row] = &[
         name: "every member may join each of their boards: Alice both, Bob board-1, Carol board-2",
         book: "close-codes.md#forbidden-boards",
         setup: FRESH,
-        hint: "Seed board_members with every pair of the contract (board-1: Alice and Bob; board-2: Alice and Carol) and look membership up by board and user.",
+        hint: "In handle_text's membership check, look up the pair (board, user), as board seeds them: board-1 has Alice and Bob, board-2 Alice and Carol.",
         check: check!(members),
     },
 ];

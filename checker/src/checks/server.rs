@@ -20,7 +20,7 @@ pub static ROWS: &[Row] = &[
         name: "prints `listening on http://127.0.0.1:PORT` first, with the real port",
         book: "contract.md#starting-a-server",
         setup: FRESH,
-        hint: "Bind first (PORT=0 picks a free port), then print the bound address's port as the first stdout line and flush it.",
+        hint: "board::run binds and prints this line in the exercises (keep main calling it, and print nothing to stdout before it); a server of your own binds first (PORT=0 picks a free port), then prints the bound port as its first stdout line and flushes it.",
         check: check!(listening),
     },
     Row {
@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         name: "bad settings end the process with an error naming the setting",
         book: "contract.md#starting-a-server",
         setup: Setup::OwnServers,
-        hint: "Parse every setting before binding and return an error naming it (not unwrap or expect, which panic) so main exits non-zero with that message on stderr.",
+        hint: "board refuses bad settings in the exercises (keep main returning what board::run returns); a server of your own parses every setting before binding and returns an error naming it (not unwrap or expect, which panic), so main exits non-zero with that message on stderr.",
         check: check!(bad_settings),
     },
     Row {
@@ -40,7 +40,7 @@ pub static ROWS: &[Row] = &[
         name: "the three seeded users can log in",
         book: "contract.md#seeded-data",
         setup: FRESH,
-        hint: "Insert the seed users and boards at every start where they are missing, with hashed passwords.",
+        hint: "board seeds the users at every start in the exercises; a server of your own inserts the seed users and boards where they are missing, with hashed passwords.",
         check: check!(seeded),
     },
     Row {
@@ -50,7 +50,7 @@ pub static ROWS: &[Row] = &[
         name: "a restart keeps sessions and brings back a deleted seed user",
         book: "contract.md#the-database",
         setup: Setup::OwnServers,
-        hint: "Keep sessions in the DATABASE_PATH file, not in memory, and seed with inserts that skip existing rows instead of failing or replacing them.",
+        hint: "board keeps sessions in the DATABASE_PATH file and seeds with inserts that skip existing rows in the exercises; a server of your own must too, not keep sessions in memory or fail on (or replace) existing rows.",
         check: check!(restart_keeps_data),
     },
     Row {
@@ -60,7 +60,7 @@ pub static ROWS: &[Row] = &[
         name: "a bad AUTH_TIMEOUT_MS ends the process with an error naming it",
         book: "contract.md#starting-a-server",
         setup: Setup::OwnServers,
-        hint: "Parse AUTH_TIMEOUT_MS like the other settings: a plain integer from 1 to 3600000, or an error naming it.",
+        hint: "board parses AUTH_TIMEOUT_MS in the exercises; a server of your own parses it like the other settings: a plain integer from 1 to 3600000, or an error naming it.",
         check: check!(bad_auth_timeout),
     },
     Row {
@@ -70,7 +70,7 @@ pub static ROWS: &[Row] = &[
         name: "a bad TICKET_TTL_SECS ends the process with an error naming it",
         book: "contract.md#starting-a-server",
         setup: Setup::OwnServers,
-        hint: "Parse TICKET_TTL_SECS like the other settings: a plain integer from 1 to 3600, or an error naming it.",
+        hint: "board parses TICKET_TTL_SECS in the exercises; a server of your own parses it like the other settings: a plain integer from 1 to 3600, or an error naming it.",
         check: check!(bad_ticket_ttl),
     },
     Row {
@@ -80,7 +80,7 @@ pub static ROWS: &[Row] = &[
         name: "a bad PING_INTERVAL_MS, MAX_SOCKETS_PER_USER or MESSAGE_RATE ends the process with an error naming it",
         book: "contract.md#starting-a-server",
         setup: Setup::OwnServers,
-        hint: "Parse the three settings like the others, each within its range, or stop with an error naming it.",
+        hint: "board parses these three settings in the exercises; a server of your own parses each like the others, within its range, or stops with an error naming it.",
         check: check!(bad_limit_settings),
     },
     Row {
@@ -90,7 +90,7 @@ pub static ROWS: &[Row] = &[
         name: "a REDIS_URL that is not redis://, or a Redis that cannot be reached, ends the process with an error naming it",
         book: "contract.md#starting-a-server",
         setup: Setup::OwnServers,
-        hint: "Check REDIS_URL's scheme and connect to it before announcing the server; either failure is a bad setting.",
+        hint: "board checks REDIS_URL in the exercises; a server of your own checks its scheme and connects to it before the listening line, and treats either failure as a bad setting.",
         check: check!(bad_redis_url),
     },
 ];

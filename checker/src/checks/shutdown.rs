@@ -20,7 +20,7 @@ pub static ROWS: &[Row] = &[Row {
     name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
     book: "close-codes.md#shutting-down",
     setup: FRESH,
-    hint: "On SIGTERM stop accepting, tell every socket (auth-pending ones too) to close 1001 'Server shutting down', and return from main.",
+    hint: "board stops accepting on SIGTERM and returns from main once the sockets are closed; in finish, close ShuttingDown with 1001 'Server shutting down', and in Rejection::answer give ShuttingDown (a socket still waiting for its auth frame) the same close.",
     check: check!(going_away),
 }];
 

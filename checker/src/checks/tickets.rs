@@ -58,7 +58,7 @@ pub static ROWS: &[Row] = &[
         name: "an unknown or empty ticket gets Invalid ticket and close 4001, and never falls back",
         book: "tickets.md#using-a-ticket-up",
         setup: FRESH,
-        hint: "A ticket parameter, even an empty one, is the only credential tried: an unknown one is rejected with Invalid ticket, whatever token or cookie comes with it.",
+        hint: "In authenticate_ticket, a ticket that is not found (an empty one too) is InvalidTicket, which Rejection::answer closes with {\"error\":\"Invalid ticket\"} and 4001; read_credential already makes the ticket the only credential tried.",
         check: check!(invalid),
     },
     Row {
@@ -68,7 +68,7 @@ pub static ROWS: &[Row] = &[
         name: "a ticket past TICKET_TTL_SECS gets Ticket expired and close 4001",
         book: "tickets.md#using-a-ticket-up",
         setup: Setup::Server(&[TICKET_TTL_SETTING]),
-        hint: "Compare the ticket's stored expiry with the clock when it is used, and give an expired ticket its own answer.",
+        hint: "In authenticate_ticket, compare the ticket's stored expiry with the clock when it is used: past it is TicketExpired, which Rejection::answer closes with {\"error\":\"Ticket expired\"} and 4001.",
         check: check!(expired),
     },
     Row {
@@ -78,7 +78,7 @@ pub static ROWS: &[Row] = &[
         name: "a ticket whose session logged out or expired gets Invalid ticket",
         book: "tickets.md#using-a-ticket-up",
         setup: FRESH,
-        hint: "After using the ticket up, check that the session that minted it still exists and has not expired.",
+        hint: "In authenticate_ticket, after using the ticket up, check that its session still exists and has not expired, and that its user exists; otherwise it is InvalidTicket.",
         check: check!(session_ended),
     },
     Row {
@@ -88,7 +88,7 @@ pub static ROWS: &[Row] = &[
         name: "two upgrades racing with one ticket: exactly one is authenticated",
         book: "tickets.md#using-a-ticket-up",
         setup: FRESH,
-        hint: "Find and use up the ticket in one statement the database runs atomically (a DELETE ... RETURNING, say), not a read followed by a write.",
+        hint: "In authenticate_ticket, find and use up the ticket in one statement the database runs atomically (a DELETE ... RETURNING, say), not a read followed by a write.",
         check: check!(race),
     },
     Row {
@@ -98,7 +98,7 @@ pub static ROWS: &[Row] = &[
         name: "a ticket socket is closed 4002 when its session logs out",
         book: "tickets.md#using-a-ticket-up",
         setup: FRESH,
-        hint: "Give a ticket socket the session that minted the ticket, so that its logout ends the socket as it ends a cookie socket.",
+        hint: "In authenticate_ticket, give the socket the session that minted the ticket, so that its logout ends the socket as it ends a cookie socket.",
         check: check!(logout_closes),
     },
 ];

@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "POST /api/tokens issues a random token (201), 401 without a session",
         book: "token-in-url.md#issuing-tokens",
         setup: FRESH,
-        hint: "Require a valid session, store a new random token for its user and answer 201 {\"token\": ...}.",
+        hint: "board answers POST /api/tokens in the exercises; a server of your own requires a valid session, stores a new random token for its user and answers 201 {\"token\": ...}, and 401 without a session.",
         check: check!(issue),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "a logout leaves the session's tokens working and its token sockets open",
         book: "close-codes.md#logging-out",
         setup: FRESH,
-        hint: "A token belongs to its user, not to the session that issued it: logout deletes the session and closes its cookie sockets only, never the tokens or the sockets they opened.",
+        hint: "A token socket has no session (authenticate_token gives it none), so a logout never ends it: in finish, only SessionEnded gets 4002. A token belongs to its user; logout deletes the session, never the tokens.",
         check: check!(survive_logout),
     },
 ];

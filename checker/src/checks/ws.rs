@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         name: "a cookie upgrade is answered with the authenticated frame",
         book: "cookie-upgrade.md#reading-the-cookie-in-the-upgrade",
         setup: FRESH,
-        hint: "Read the session cookie from the upgrade request's headers, look the user up, and send {\"type\":\"authenticated\",\"user\":U} first.",
+        hint: "read_credential has read the cookie already: in authenticate_cookie, look up the session it names, then the session's user, and in send_authenticated send {\"type\":\"authenticated\",\"user\":U} as the first frame.",
         check: check!(cookie_socket),
     },
     Row {
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         name: "a cookie socket is its own session's user, not the last one to log in",
         book: "cookie-upgrade.md#reading-the-cookie-in-the-upgrade",
         setup: FRESH,
-        hint: "Take the user from the session the upgrade's cookie names (session row, then user row), never from the latest login or any other state shared between requests.",
+        hint: "In authenticate_cookie, take the user from the session the cookie names (the session row, then its user row), never from the latest login or any other state shared between requests.",
         check: check!(cookie_own_user),
     },
     Row {
@@ -38,7 +38,7 @@ pub static ROWS: &[Row] = &[
         name: "a socket without credentials gets Unauthorized and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
         setup: FRESH,
-        hint: "Accept the upgrade, then send {\"error\":\"Unauthorized\"} and close with 4001 'Unauthorized'.",
+        hint: "In Rejection::answer, give NoCredential the error frame Unauthorized and close 4001 'Unauthorized', and in reject send the error frame (when there is one) before the close.",
         check: check!(no_credential),
     },
     Row {
@@ -48,7 +48,7 @@ pub static ROWS: &[Row] = &[
         name: "an unknown or empty session id gets Invalid session and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
         setup: FRESH,
-        hint: "A session cookie that is present but unknown (or empty) is Invalid session, not Unauthorized: send the frame, then close 4001.",
+        hint: "authenticate_cookie turns an unknown (or empty) session into UnknownSession; in Rejection::answer it gets {\"error\":\"Invalid session\"} and close 4001 'Invalid session', not Unauthorized: a cookie was sent.",
         check: check!(unknown_session),
     },
     Row {
@@ -58,7 +58,7 @@ pub static ROWS: &[Row] = &[
         name: "a session whose user was deleted is closed 4001 User not found",
         book: "cookie-upgrade.md#rejecting-a-socket",
         setup: FRESH,
-        hint: "Look the user up in the database at connect time; when the row is gone, close 4001 'User not found'.",
+        hint: "authenticate_cookie turns a session whose user is gone into UserNotFound; in Rejection::answer it gets close 4001 'User not found' (an error frame before it is allowed).",
         check: check!(deleted_user),
     },
     Row {
@@ -68,7 +68,7 @@ pub static ROWS: &[Row] = &[
         name: "/ws?token= is answered with the authenticated frame",
         book: "token-in-url.md#reading-the-token",
         setup: FRESH,
-        hint: "Read the token query parameter of the upgrade, look up its user and send the authenticated frame.",
+        hint: "In with_token, let the token authenticate the socket, and in authenticate_token look up the token's user in the database, so that the socket is greeted as that user.",
         check: check!(token_socket),
     },
     Row {
@@ -78,7 +78,7 @@ pub static ROWS: &[Row] = &[
         name: "a token parameter wins over a cookie and never falls back to it",
         book: "token-in-url.md#reading-the-token",
         setup: FRESH,
-        hint: "Decide the approach from the request first (a token parameter, even empty, means token) and never try the cookie after a bad token.",
+        hint: "In with_token, a token parameter (even an empty one) decides: the socket is a token socket, and a bad token is never retried as the cookie.",
         check: check!(token_wins),
     },
     Row {
@@ -88,7 +88,7 @@ pub static ROWS: &[Row] = &[
         name: "an unknown or empty token gets Invalid token and close 4001",
         book: "token-in-url.md#reading-the-token",
         setup: FRESH,
-        hint: "An unknown or empty token gets {\"error\":\"Invalid token\"}, then close 4001 'Invalid token'.",
+        hint: "In authenticate_token, a token nobody issued (an empty one too) is InvalidToken; in Rejection::answer it gets {\"error\":\"Invalid token\"}, then close 4001 'Invalid token'.",
         check: check!(token_invalid),
     },
     Row {
@@ -98,7 +98,7 @@ pub static ROWS: &[Row] = &[
         name: "with several token parameters, the first one counts",
         book: "token-in-url.md#reading-the-token",
         setup: FRESH,
-        hint: "Take the first `token` of the query string (iterate over the pairs and stop at the first), not the last, which is what a map of the query keeps.",
+        hint: "read_credential hands with_token the first `token` of the query (it walks the pairs in order; a map of the query would keep the last): authenticate with that one, good or bad.",
         check: check!(token_first),
     },
 ];

@@ -165,9 +165,18 @@ fn connect(socket: &Socket) -> Option<String> {
         (last, _) => last.as_ref(),
     };
     if let Some(frame) = sent_after {
-        words.push(format!("  # then send {frame}"));
+        words.push(format!("  # then send {}", frame_to_type(frame)));
     }
     Some(words.join(" "))
+}
+
+/// A frame as the student would type it; a long one (cut in reports,
+/// `xxx… (65537 bytes)`) by its size.
+fn frame_to_type(frame: &str) -> String {
+    match frame.rsplit_once("… (") {
+        Some((_, size)) => format!("a text frame of {}", size.trim_end_matches(')')),
+        None => frame.to_owned(),
+    }
 }
 
 /// The token of an auth frame, `{"type":"auth","token":T}`.

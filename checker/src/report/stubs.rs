@@ -122,20 +122,21 @@ fn waiting(results: &[RowResult]) -> Vec<(StubPanic, Vec<&'static str>)> {
         .collect()
 }
 
-/// One block per stub that rows waited for, after the rows.
+/// One block per stub that rows waited for, after the rows, and the
+/// command to run once they are written.
 pub(super) fn block_lines(results: &[RowResult], commands: Option<&Commands>) -> Vec<String> {
+    let waiting = waiting(results);
     let mut lines = Vec::new();
-    for (stub, rows) in waiting(results) {
+    for (stub, rows) in &waiting {
         let count = match rows.len() {
             1 => "1 row waits".to_owned(),
             n => format!("{n} rows wait"),
         };
         lines.push(format!(
-            "STUB {}  {} is still todo!()",
-            stub.name(),
-            stub.location()
+            "STUB {}  todo!(\"{}\")",
+            stub.location(),
+            stub.message
         ));
-        lines.push(format!("{INDENT}todo!(\"{}\")", stub.message));
         lines.push(format!(
             "{INDENT}{count} for it, graded once it is written: {}",
             rows.join(", ")
@@ -143,9 +144,13 @@ pub(super) fn block_lines(results: &[RowResult], commands: Option<&Commands>) ->
         if let Some(book) = stub.book() {
             lines.push(format!("{INDENT}read: {book} (the stub's comment)"));
         }
-        if let Some(commands) = commands {
-            lines.push(format!("{INDENT}then: {}", commands.rerun));
-        }
+    }
+    if let Some(commands) = commands.filter(|_| !waiting.is_empty()) {
+        let stubs = if waiting.len() == 1 { "it" } else { "them" };
+        lines.push(format!(
+            "{INDENT}once you have written {stubs}: {}",
+            commands.rerun
+        ));
     }
     lines
 }

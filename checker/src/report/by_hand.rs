@@ -11,12 +11,11 @@
 //! reused (see [`super::sent`]): the command logs the same user in again.
 
 use crate::cargo::Flavour;
-use crate::checks::{ALICE, BOB, CAROL};
-use crate::client::Request;
 use crate::course::Exercise;
 use crate::rows::{Row, Setup};
 
 use super::Failure;
+use super::curl::{curl, upgrade_by_curl};
 use super::sent::{Credential, Redo, Socket, owner};
 
 /// The port of the commands: the servers' default.
@@ -165,14 +164,18 @@ fn connect(socket: &Socket) -> Option<String> {
         (last, _) => last.as_ref(),
     };
     if let Some(frame) = sent_after {
-        words.push(format!("  # then send {}", frame_to_type(frame)));
+        words.push(format!(" # then send {}", frame_to_type(frame)));
     }
     Some(words.join(" "))
 }
 
-/// A frame as the student would type it; a long one (cut in reports,
-/// `xxx… (65537 bytes)`) by its size.
-fn frame_to_type(frame: &str) -> String {
+/// A frame as the student would send it with `connect`, which sends each
+/// typed line as a text frame and a close frame at Ctrl-D; a long frame
+/// (cut in reports, `xxx… (65537 bytes)`) is named by its size.
+pub(super) fn frame_to_type(frame: &str) -> String {
+    if frame.starts_with("close ") {
+        return format!("{frame} (Ctrl-D sends a close frame)");
+    }
     match frame.rsplit_once("… (") {
         Some((_, size)) => format!("a text frame of {}", size.trim_end_matches(')')),
         None => frame.to_owned(),
@@ -193,147 +196,8 @@ fn shown(frame: &str) -> String {
     crate::client::shorten(frame)
 }
 
-/// The upgrade as an HTTP request, for a socket `connect` cannot open as
-/// the row did: curl prints the answer, and then the raw frames.
-fn upgrade_by_curl(socket: &Socket) -> String {
-    let mut line = curl(&socket.upgrade.as_http_request(), Some(socket.port));
-    if let Some(frame) = &socket.last_frame {
-        line.push_str(&format!(
-            "  # curl sends no frames; the row then sent {frame}"
-        ));
-    }
-    line
-}
-
-/// A `curl` line for `request`, preceded by the logins, tokens and tickets
-/// its secrets stand for. `port` is the row's, where a header names it.
-fn curl(request: &Request, port: Option<u16>) -> String {
-    let mut script = Script::default();
-    let base = format!("http://127.0.0.1:{PORT}");
-    let mut words = vec!["curl -i".to_owned()];
-    let upgrade = request
-        .headers()
-        .iter()
-        .any(|(name, value)| name == "Upgrade" && value == "websocket");
-    if upgrade {
-        // A socket that opens stays open: stop after its first frames.
-        words.push("-sS --max-time 3 --output -".to_owned());
-    }
-    if request.method() != "GET" {
-        words.push(format!("-X {}", request.method()));
-    }
-    words.push(script.word(&format!("{base}{}", request.path())));
-    let mut typed = false;
-    for (name, value) in request.headers() {
-        if name == "Cookie"
-            && let Some(session) = value.strip_prefix("session=")
-            && let Some((Credential::Session, user)) = owner(session)
-        {
-            words.push(format!("-b {}", script.login(user)));
-            continue;
-        }
-        let value = match port {
-            Some(port) if name == "Origin" => {
-                value.replace(&format!(":{port}"), &format!(":{PORT}"))
-            }
-            _ => value.clone(),
-        };
-        typed |= name.eq_ignore_ascii_case("content-type");
-        words.push(format!("-H {}", script.word(&format!("{name}: {value}"))));
-    }
-    if !request.body_text().is_empty() {
-        if !typed {
-            // curl adds a form Content-Type to a body; the row sent none.
-            words.push("-H 'Content-Type:'".to_owned());
-        }
-        words.push(format!("-d {}", quote(request.body_text())));
-    }
-    script.steps.push(words.join(" "));
-    script.steps.join(" && ")
-}
-
-/// The shell steps before a command: logins into cookie files, and tokens
-/// and tickets into variables, each done once.
-#[derive(Default)]
-struct Script {
-    steps: Vec<String>,
-    /// Secrets and the variable that stands for each.
-    variables: Vec<(String, String)>,
-    logged_in: Vec<&'static str>,
-}
-
-impl Script {
-    /// Logs `user` in once; the file that holds the session cookie.
-    fn login(&mut self, user: &'static str) -> String {
-        let jar = format!("/tmp/{user}.cookies");
-        if !self.logged_in.contains(&user) {
-            self.logged_in.push(user);
-            let password = [&ALICE, &BOB, &CAROL]
-                .iter()
-                .find(|seeded| seeded.username == user)
-                .map_or("", |seeded| seeded.password);
-            // Written out, not serialised: the fields in the contract's order.
-            let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
-            self.steps.push(format!(
-                "curl -sS -o /dev/null -c {jar} -H 'Content-Type: application/json' -d {} http://127.0.0.1:{PORT}/api/login",
-                quote(&body)
-            ));
-        }
-        jar
-    }
-
-    /// A shell word for `text`, with each issued token or ticket in it
-    /// replaced by a variable that a step sets from the student's server.
-    fn word(&mut self, text: &str) -> String {
-        let candidates = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        for candidate in candidates {
-            let (field, route, user) = match owner(candidate) {
-                Some((Credential::Token, user)) => ("token", "/api/tokens", user),
-                Some((Credential::Ticket, user)) => ("ticket", "/api/ws-ticket", user),
-                _ => continue,
-            };
-            if self.variables.iter().any(|(secret, _)| secret == candidate) {
-                continue;
-            }
-            let variable = format!("{}_{}", user.to_uppercase(), field.to_uppercase());
-            let jar = self.login(user);
-            self.steps.push(format!(
-                "{variable}=$(curl -sS -X POST -b {jar} http://127.0.0.1:{PORT}{route} | sed 's/.*\"{field}\" *: *\"\\([^\"]*\\)\".*/\\1/')"
-            ));
-            self.variables.push((candidate.to_owned(), variable));
-        }
-        let mut text = text.to_owned();
-        let mut uses_variables = false;
-        for (secret, variable) in &self.variables {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), &format!("\u{0}{variable}\u{0}"));
-                uses_variables = true;
-            }
-        }
-        if !uses_variables {
-            return quote(&text);
-        }
-        // Double quotes, so that the variables expand and nothing else does.
-        let mut word = String::from("\"");
-        for (index, part) in text.split('\u{0}').enumerate() {
-            if index % 2 == 1 {
-                word.push_str(&format!("${{{part}}}"));
-            } else {
-                for c in part.chars() {
-                    if matches!(c, '"' | '\\' | '$' | '`') {
-                        word.push('\\');
-                    }
-                    word.push(c);
-                }
-            }
-        }
-        word.push('"');
-        word
-    }
-}
-
 /// A shell word: as it is when it is plain, else in single quotes.
-pub fn quote(text: &str) -> String {
+pub(super) fn quote(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()
@@ -342,5 +206,106 @@ pub fn quote(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::unknown_secret;
+    use crate::client::Upgrade;
+    use crate::report::sent::remember;
+
+    /// The port of the row's server in these tests.
+    const ROW_PORT: u16 = 41_234;
+
+    fn socket(upgrade: Upgrade, frames: &[&str]) -> Socket {
+        Socket {
+            upgrade,
+            port: ROW_PORT,
+            first_frame: frames.first().map(|frame| (*frame).to_owned()),
+            last_frame: frames.last().map(|frame| (*frame).to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_cookie_socket_logs_its_user_in_again_on_the_students_port() {
+        let session = unknown_secret();
+        remember(&session, Credential::Session, "bob");
+        let own_origin = format!("http://127.0.0.1:{ROW_PORT}");
+        let upgrade = Upgrade::cookie(&session).header("Origin", &own_origin);
+        let join = r#"{"boardId":"board-1","type":"join"}"#;
+        assert_eq!(
+            connect(&socket(upgrade, &[join])).as_deref(),
+            Some(
+                "cargo run -p checker -- connect --port 3000 --as bob --origin http://127.0.0.1:3000  \
+                 # then send {\"boardId\":\"board-1\",\"type\":\"join\"}"
+            )
+        );
+    }
+
+    #[test]
+    fn each_credential_has_its_flag() {
+        let token = unknown_secret();
+        remember(&token, Credential::Token, "carol");
+        let ticket = unknown_secret();
+        remember(&ticket, Credential::Ticket, "alice");
+        let auth = format!(r#"{{"type":"auth","token":"{token}"}}"#);
+        let cases = [
+            (socket(Upgrade::token(&token), &[]), "--as carol --token"),
+            (socket(Upgrade::ticket(&ticket), &[]), "--as alice --ticket"),
+            (
+                socket(
+                    Upgrade::bare().header("Authorization", &format!("Bearer {token}")),
+                    &[],
+                ),
+                "--as carol --bearer",
+            ),
+            (
+                socket(Upgrade::bare(), &[&auth]),
+                "--as carol --first-message",
+            ),
+            (socket(Upgrade::bare(), &[]), "--no-credential"),
+        ];
+        for (socket, flags) in cases {
+            assert_eq!(
+                connect(&socket),
+                Some(format!(
+                    "cargo run -p checker -- connect --port 3000 {flags}"
+                )),
+                "{socket:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_connect_cannot_say_is_redone_with_curl() {
+        let session = unknown_secret();
+        remember(&session, Credential::Session, "alice");
+        let made_up = Upgrade::token(&unknown_secret());
+        let two_credentials =
+            Upgrade::token(&unknown_secret()).header("Cookie", &format!("session={session}"));
+        let lower_case_scheme = Upgrade::bare().header("Authorization", "bearer x");
+        for upgrade in [made_up, two_credentials, lower_case_scheme] {
+            let socket = socket(upgrade, &[]);
+            assert_eq!(connect(&socket), None, "{socket:?}");
+            assert!(
+                upgrade_by_curl(&socket).contains("curl -i -sS --max-time 3 --output - "),
+                "{}",
+                upgrade_by_curl(&socket)
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_frame_or_a_close_is_named_for_typing() {
+        assert_eq!(
+            frame_to_type("xxxx… (65537 bytes)"),
+            "a text frame of 65537 bytes"
+        );
+        assert_eq!(
+            frame_to_type("close 1000 ''"),
+            "close 1000 '' (Ctrl-D sends a close frame)"
+        );
     }
 }

@@ -20,6 +20,7 @@ macro_rules! say {
 }
 
 pub mod by_hand;
+mod curl;
 pub mod machine;
 pub mod sent;
 mod stubs;

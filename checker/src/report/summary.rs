@@ -7,6 +7,8 @@
 //! [`crate::progress`]) and says so, instead of "not graded", which would
 //! read as if a passed exercise had been lost.
 
+use std::collections::BTreeMap;
+
 use crate::cargo::Flavour;
 use crate::course::{EXERCISES, Exercise};
 use crate::grade::Totals;
@@ -51,22 +53,7 @@ impl Summary {
             ),
             _ => Default::default(),
         };
-        let mut outside_selection = Vec::new();
-        let marks = EXERCISES
-            .iter()
-            .map(|exercise| {
-                if rows.is_empty() || !graded_rows(exercise.number, rows).is_empty() {
-                    return (exercise.number, Mark::NotGraded);
-                }
-                outside_selection.push(exercise.number);
-                let mark = match recorded.get(&exercise.dir()) {
-                    Some(Status::Passed) => Mark::Passed,
-                    Some(Status::FailingAt(_) | Status::DidNotCompile) => Mark::Failed,
-                    None => Mark::NotGraded,
-                };
-                (exercise.number, mark)
-            })
-            .collect();
+        let (marks, outside_selection) = starting_marks(rows, &recorded);
         Summary {
             flavour,
             verbose,
@@ -183,5 +170,57 @@ impl Summary {
         }
         say!("{}", count_line(self.totals.passed, self.totals.failed));
         self.totals.exit_code()
+    }
+}
+
+/// The marks a run starts from, and the exercises it will not run: with
+/// `rows` selected, an exercise that grades none of them shows its status
+/// as last `recorded` (by exercise directory).
+fn starting_marks(
+    rows: &[String],
+    recorded: &BTreeMap<String, Status>,
+) -> (Vec<(u8, Mark)>, Vec<u8>) {
+    let mut outside_selection = Vec::new();
+    let marks = EXERCISES
+        .iter()
+        .map(|exercise| {
+            if rows.is_empty() || !graded_rows(exercise.number, rows).is_empty() {
+                return (exercise.number, Mark::NotGraded);
+            }
+            outside_selection.push(exercise.number);
+            let mark = match recorded.get(&exercise.dir()) {
+                Some(Status::Passed) => Mark::Passed,
+                Some(Status::FailingAt(_) | Status::DidNotCompile) => Mark::Failed,
+                None => Mark::NotGraded,
+            };
+            (exercise.number, mark)
+        })
+        .collect();
+    (marks, outside_selection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exercises_a_row_selection_skips_keep_their_last_status() {
+        let recorded =
+            progress::read_from("01-cookie-auth passed\n02-rejections failing ws.deleted-user\n");
+        let (marks, outside) = starting_marks(&["ws.token".to_owned()], &recorded);
+        assert_eq!(outside, [1, 2, 3]);
+        assert_eq!(
+            &marks[..5],
+            [
+                (1, Mark::Passed),
+                (2, Mark::Failed),
+                (3, Mark::NotGraded),
+                (4, Mark::NotGraded),
+                (5, Mark::NotGraded),
+            ]
+        );
+        let (marks, outside) = starting_marks(&[], &recorded);
+        assert!(outside.is_empty());
+        assert!(marks.iter().all(|(_, mark)| *mark == Mark::NotGraded));
     }
 }

@@ -59,6 +59,10 @@ enum Command {
     /// socket the way an approach does, print every frame, close code and
     /// reason as they arrive, and send each line you type as a text frame.
     Connect(crate::connect::ConnectArgs),
+    /// Grade again whenever a file under exercises/ is saved: the exercise
+    /// you are working on, then the next once it passes. Ctrl-C stops.
+    /// Example: `cargo run -p checker -- watch`.
+    Watch(crate::watch::WatchArgs),
 }
 
 /// What to grade, and how to report it (the default command).
@@ -122,6 +126,14 @@ pub struct GradeArgs {
     pub junit: Option<std::path::PathBuf>,
 }
 
+impl GradeArgs {
+    /// What `cargo run -p checker` with nothing after it grades: the
+    /// exercises in order, from the first that is not finished.
+    pub fn default_run() -> GradeArgs {
+        Cli::parse_from(["checker"]).grade
+    }
+}
+
 /// Exit status for usage errors and for a checker that could not run.
 pub const USAGE: u8 = 2;
 
@@ -155,6 +167,7 @@ pub fn main() -> ExitCode {
             match &cli.command {
                 Some(Command::Verify) => author::verify().await,
                 Some(Command::Bench(args)) => crate::bench::run(args).await,
+                Some(Command::Watch(args)) => crate::watch::run(args).await,
                 _ => grade::run(&cli.grade).await,
             }
         };

@@ -26,3 +26,4 @@ pub mod report;
 pub mod rows;
 pub mod runner;
 pub mod server;
+pub mod watch;

@@ -158,11 +158,11 @@ fn connect(socket: &Socket) -> Option<String> {
     if let Some(origin) = origin {
         words.push(format!("--origin {}", quote(&origin)));
     }
-    let sent_after = match (&socket.last_frame, frame_used) {
-        // The auth frame is the only one sent: --first-message sends it.
-        (Some(_), true) if socket.first_frame.as_deref().map(shown) == socket.last_frame => None,
-        (last, _) => last.as_ref(),
-    };
+    // With --first-message, connect sends the auth frame itself: only a
+    // frame after it is left to type.
+    let auth_only = frame_used
+        && socket.first_frame.as_deref().map(crate::client::shorten) == socket.last_frame;
+    let sent_after = socket.last_frame.as_ref().filter(|_| !auth_only);
     if let Some(frame) = sent_after {
         words.push(format!(" # then send {}", frame_to_type(frame)));
     }
@@ -188,12 +188,6 @@ fn auth_token(frame: &str) -> Option<String> {
     (value["type"] == "auth")
         .then(|| value["token"].as_str().map(str::to_owned))
         .flatten()
-}
-
-/// A frame as the transcript shows it (long ones cut), to compare with the
-/// last frame sent.
-fn shown(frame: &str) -> String {
-    crate::client::shorten(frame)
 }
 
 /// A shell word: as it is when it is plain, else in single quotes.

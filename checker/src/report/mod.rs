@@ -48,8 +48,8 @@ pub struct Failure {
     pub redo: Option<Box<Redo>>,
     pub expected: String,
     pub got: String,
-    /// Every case a row tried, each with what came back, for rows that try
-    /// several and report the first that failed.
+    /// For a row that tries several cases and reports the first that
+    /// failed: a heading, then one line per case with what it got.
     pub cases: Vec<String>,
     /// The server did not answer within a bound; worth a diagnosis even when
     /// it neither crashed nor panicked.

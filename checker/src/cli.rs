@@ -4,11 +4,18 @@
 //! ```text
 //! cargo run -p checker                     grade the exercises in order, stop at the first that fails
 //! cargo run -p checker -- 3                grade exercise 3 (its rows and those of 1 and 2)
+//! cargo run -p checker -- watch            grade again on every save under exercises/
+//! cargo run -p checker -- connect          talk to a running server by hand
 //! cargo run -p checker -- --solutions      grade the reference solutions
 //! cargo run -p checker -- --server-cmd "exec ./my-server" --exercise 4
 //! cargo run -p checker -- verify           the author checks (for maintainers)
 //! cargo run -p checker -- regenerate       rewrite the servers from scripts/server.rs.in
 //! ```
+//!
+//! `--help` is where a student learns the commands, so every command and
+//! flag carries an example: clap shows a doc comment's first paragraph in
+//! the short help (`-h`, the list of commands) and all of it in `--help`,
+//! so the examples are second paragraphs.
 //!
 //! Exit status: 0 when every graded row passed; 1 when a row failed or the
 //! exercise did not compile; 2 for a usage error or when the checker could
@@ -27,8 +34,15 @@ use crate::{author, course, grade, report, server};
 #[command(
     name = "checker",
     args_conflicts_with_subcommands = true,
-    after_help = "With --server-cmd the command runs through `sh -c`; start it with `exec` \
+    after_help = "Examples:\n  \
+                  cargo run -p checker                        grade your exercises, from the first unfinished\n  \
+                  cargo run -p checker -- watch               the same on every save\n  \
+                  cargo run -p checker -- 3 --row ws.cookie   one row of exercise 3 again\n  \
+                  cargo run -p checker -- connect --token     talk to your running server\n  \
+                  cargo run -p checker -- help connect        what a command does, with examples\n\n\
+                  With --server-cmd the command runs through `sh -c`; start it with `exec` \
                   (\"exec ./server\") so that signals reach the server itself.\n\
+                  Colour: only on a terminal, never when NO_COLOR is set.\n\
                   Exit status: 0 all rows passed, 1 a row failed or the exercise did not \
                   compile, 2 usage error, 130 interrupted."
 )]
@@ -42,25 +56,40 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Author checks: the solutions pass, the shipped exercises fail at their
-    /// own first row, exercises differ from solutions only in their stubs,
-    /// the servers match their template, every row has a broken-server test.
+    /// The author checks, for maintainers (they fail on a student's copy).
+    ///
+    /// The solutions pass, the shipped exercises fail at their own first
+    /// row, exercises differ from solutions only in their stubs, the
+    /// servers match their template, every row has a broken-server test.
+    /// Example: `cargo run -p checker -- verify`.
     Verify,
-    /// Every exercise with its status as last graded (passed, failing at a
-    /// row, not started), its book chapter and its stub file.
-    /// Example: `cargo run -p checker -- list`.
+    /// Every exercise with its status as last graded.
+    ///
+    /// Passed, failing at a row, or not started, with its book chapter and
+    /// its stub file. Example: `cargo run -p checker -- list`.
     List,
-    /// Rewrite every exercise and solution server from scripts/server.rs.in (and format them).
+    /// Rewrite the servers from their template, for maintainers.
+    ///
+    /// Writes every exercise and solution server from
+    /// scripts/server.rs.in and formats them. Example: `cargo run -p
+    /// checker -- regenerate`.
     Regenerate,
-    /// Measure a server under load: upgrades per second, server CPU per
-    /// upgrade and per delivered frame, memory per socket, fan-out latency.
+    /// Measure a server under load.
+    ///
+    /// Upgrades per second, server CPU per upgrade and per delivered frame,
+    /// memory per socket, fan-out latency. Example: `cargo run --release -p
+    /// checker -- bench 7 --solutions`.
     Bench(crate::bench::BenchArgs),
-    /// Talk to a running server by hand: log in as a seeded user, open the
-    /// socket the way an approach does, print every frame, close code and
-    /// reason as they arrive, and send each line you type as a text frame.
+    /// Talk to a running server by hand.
+    ///
+    /// Logs in as a seeded user, opens the socket the way an approach does,
+    /// prints every frame, close code and reason as they arrive, and sends
+    /// each line you type as a text frame.
     Connect(crate::connect::ConnectArgs),
-    /// Grade again whenever a file under exercises/ is saved: the exercise
-    /// you are working on, then the next once it passes. Ctrl-C stops.
+    /// Grade again whenever a file under exercises/ is saved.
+    ///
+    /// Each run is `cargo run -p checker`: the exercise you are working on,
+    /// then the next once it passes. Ctrl-C stops it and every server.
     /// Example: `cargo run -p checker -- watch`.
     Watch(crate::watch::WatchArgs),
 }
@@ -69,18 +98,27 @@ enum Command {
 #[derive(Args, Debug)]
 pub struct GradeArgs {
     /// Grade exercise N: its own rows and every earlier exercise's.
+    ///
+    /// Example: `cargo run -p checker -- 3`.
     #[arg(value_name = "N", value_parser = course::parse_number, conflicts_with = "server_cmd")]
     pub exercise: Option<u8>,
 
     /// Grade the reference solutions instead of the exercises.
+    ///
+    /// Example: `cargo run -p checker -- 3 --solutions`.
     #[arg(long, conflicts_with = "server_cmd")]
     pub solutions: bool,
 
     /// Grade any server: run this shell command (no build step). Needs --exercise.
+    ///
+    /// Example: `cargo run -p checker -- --server-cmd "exec python3 server.py"
+    /// --exercise 7`.
     #[arg(long, value_name = "COMMAND", requires = "graded_exercise")]
     pub server_cmd: Option<String>,
 
     /// With --server-cmd: which exercise's rows to grade.
+    ///
+    /// Example: `--server-cmd "exec ./server" --exercise 4`.
     #[arg(
         long = "exercise",
         id = "graded_exercise",
@@ -91,36 +129,49 @@ pub struct GradeArgs {
     pub graded_exercise: Option<u8>,
 
     /// Run only this row (repeatable); rows not graded in the exercise are not run.
+    ///
+    /// Example: `cargo run -p checker -- 3 --row ws.cookie` (`--list-rows`
+    /// names them all).
     #[arg(long = "row", value_name = "ID")]
     pub rows: Vec<String>,
 
     /// Print the table of rows (id, exercise, retired after, name, book section,
     /// chapter title) and exit.
+    ///
+    /// Example: `cargo run -p checker -- --list-rows | grep origin`.
     #[arg(long)]
     pub list_rows: bool,
 
     /// Seconds to wait for a server's listening line.
+    ///
+    /// Example: `--start-timeout 30` for a server that is slow to start.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub start_timeout: u64,
 
     /// Also print the frames exchanged by passing rows, and every row of
     /// exercises that pass.
+    ///
+    /// Example: `cargo run -p checker -- 3 --verbose`.
     #[arg(long)]
     pub verbose: bool,
 
     /// Grade every exercise, also those whose binary passed before and has
     /// not changed since (the default run skips them).
+    ///
+    /// Example: `cargo run -p checker -- --fresh`.
     #[arg(long)]
     pub fresh: bool,
 
     /// `text` for people; `json` prints one document instead (exercises,
     /// rows with id, status, expected, got, duration and frames, counts).
+    ///
     /// Example: `cargo run -p checker -- 3 --format json | jq .failed`.
     #[arg(long, value_enum, default_value_t)]
     pub format: crate::report::machine::Format,
 
     /// Also write JUnit XML to PATH: one test case per row, a failure
     /// carrying the row's report (CI test views, GitHub Classroom).
+    ///
     /// Example: `cargo run -p checker -- --junit target/checker.xml`.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<std::path::PathBuf>,

@@ -40,8 +40,8 @@ use crate::cookie::session_cookie;
     after_help = "Start a server first, in another terminal:\n  \
                   PORT=3000 cargo run -p exercises --bin exercise-05\n\
                   Then, for example:\n  \
-                  cargo run -p checker -- connect                           the cookie, as Alice\n  \
-                  cargo run -p checker -- connect --first-message --as bob  an auth frame, as Bob\n  \
+                  cargo run -p checker -- connect                               the cookie, as Alice\n  \
+                  cargo run -p checker -- connect --first-message --as bob      an auth frame, as Bob\n  \
                   cargo run -p checker -- connect --origin http://evil.example  a foreign page\n\
                   Type a frame such as {\"type\":\"join\",\"boardId\":\"board-1\"} and press \
                   Enter; Ctrl-D sends a close frame and waits for the answer.\n\
@@ -50,43 +50,63 @@ use crate::cookie::session_cookie;
 )]
 pub struct ConnectArgs {
     /// The seeded user to log in as (password: `<name>-password`).
+    ///
+    /// Example: `--as carol`, who is not a member of board-1.
     #[arg(long = "as", value_enum, value_name = "USER", default_value_t = Person::Alice)]
     pub user: Person,
 
     /// Put an API token in the URL: `GET /ws?token=...` (exercise 4 on).
+    ///
+    /// Example: `cargo run -p checker -- connect --token --as bob`.
     #[arg(long, group = "credential")]
     pub token: bool,
 
     /// Open the socket without a credential and send
     /// `{"type":"auth","token":...}` as its first frame (exercise 5 on).
+    ///
+    /// Example: `cargo run -p checker -- connect --first-message`.
     #[arg(long, group = "credential")]
     pub first_message: bool,
 
     /// Mint a one-time ticket (`POST /api/ws-ticket`) and open
     /// `GET /ws?ticket=...` (exercise 8 on).
+    ///
+    /// Example: `cargo run -p checker -- connect --ticket`.
     #[arg(long, group = "credential")]
     pub ticket: bool,
 
     /// Send an API token as `Authorization: Bearer ...` on the upgrade
     /// (exercise 8 on).
+    ///
+    /// Example: `cargo run -p checker -- connect --bearer`.
     #[arg(long, group = "credential")]
     pub bearer: bool,
 
     /// Log in nowhere and open the socket bare: the server should refuse it
     /// (exercises 2 to 4) or wait for an auth frame you type (exercise 5 on).
+    ///
+    /// Example: `cargo run -p checker -- connect --no-credential`, then
+    /// type `{"type":"auth","token":"not-a-token"}`.
     #[arg(long, group = "credential")]
     pub no_credential: bool,
 
     /// Send this `Origin` header with the upgrade, as a browser on that
-    /// page would. Example: `--origin http://evil.example` (exercise 7).
+    /// page would (exercise 7 checks it).
+    ///
+    /// Example: `cargo run -p checker -- connect --origin http://evil.example`.
     #[arg(long, value_name = "URL")]
     pub origin: Option<String>,
 
     /// The port of the running server (its `listening on` line names it).
+    ///
+    /// Example: `--port 4000` for `PORT=4000 cargo run -p exercises --bin
+    /// exercise-03`.
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub port: u16,
 
     /// Where the socket lives on the server.
+    ///
+    /// Example: `--path /socket` for a server of your own elsewhere.
     #[arg(long, value_name = "PATH", default_value = "/ws", value_parser = parse_path)]
     pub path: String,
 }

@@ -52,6 +52,8 @@ const WATCHED: &str = "exercises";
 pub struct WatchArgs {
     /// Also print the frames exchanged by passing rows, and every row of
     /// exercises that pass.
+    ///
+    /// Example: `cargo run -p checker -- watch --verbose`.
     #[arg(long)]
     pub verbose: bool,
 }

@@ -80,6 +80,37 @@ fn is_backtrace_line(line: &str) -> bool {
     indented && (frame || trimmed.starts_with("at ")) || line == "stack backtrace:"
 }
 
+/// The last [`SHOWN_OUTPUT_LINES`] lines of a server's output, after a
+/// note saying how many earlier lines were left out and how to see them:
+/// a server logging every frame fills a report otherwise. Backtrace frames
+/// (printed when the caller has RUST_BACKTRACE set) are left out too: the
+/// panic line and the server's own logs say more in fewer lines.
+fn tail<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut shown: Vec<String> = Vec::new();
+    for line in lines {
+        if is_backtrace_line(line) {
+            if shown.last().is_none_or(|last| last != BACKTRACE_OMITTED) {
+                shown.push(BACKTRACE_OMITTED.to_owned());
+            }
+        } else {
+            shown.push(line.to_owned());
+        }
+    }
+    let skip = shown.len().saturating_sub(SHOWN_OUTPUT_LINES);
+    let mut tail = shown.split_off(skip);
+    if skip > 0 {
+        tail.insert(
+            0,
+            format!(
+                "… {skip} earlier lines not shown: to see all it prints, run the server \
+                 yourself (`PORT=3000 cargo run -p exercises --bin exercise-NN`) and \
+                 repeat the row's steps with `cargo run -p checker -- connect`"
+            ),
+        );
+    }
+    tail
+}
+
 /// Parses `listening on http://127.0.0.1:PORT`, the exact first line that
 /// the contract asks for, and returns a usable (non-zero) port.
 pub fn parse_listening_line(line: &str) -> Option<u16> {
@@ -112,23 +143,14 @@ impl Server {
             .map(|(_, line)| line.clone())
     }
 
-    /// The tail of the output, as shown under a diagnosis. Backtrace frames
-    /// (printed when the caller has RUST_BACKTRACE set) are left out: the
-    /// panic line and the server's own logs say more in fewer lines.
+    /// The tail of the output, as shown under a diagnosis: see [`tail`].
     pub fn output_tail(&self) -> Vec<String> {
-        let log = lock(&self.output);
-        let mut shown: Vec<String> = Vec::new();
-        for (_, line) in &log.lines {
-            if is_backtrace_line(line) {
-                if shown.last().is_none_or(|last| last != BACKTRACE_OMITTED) {
-                    shown.push(BACKTRACE_OMITTED.to_owned());
-                }
-            } else {
-                shown.push(line.clone());
-            }
-        }
-        let skip = shown.len().saturating_sub(SHOWN_OUTPUT_LINES);
-        shown.split_off(skip)
+        tail(
+            lock(&self.output)
+                .lines
+                .iter()
+                .map(|(_, line)| line.as_str()),
+        )
     }
 
     /// The panic the output shows, if any: `: a todo!() stub was reached
@@ -192,6 +214,26 @@ mod tests {
         assert!(!is_backtrace_line(
             "2026-11-25T10:00:00Z  INFO request: GET /ws"
         ));
+    }
+
+    #[test]
+    fn a_long_output_is_cut_with_a_note_and_backtraces_are_left_out() {
+        let lines: Vec<String> = (1..=40).map(|n| format!("line {n}")).collect();
+        let shown = tail(lines.iter().map(String::as_str));
+        assert_eq!(shown.len(), SHOWN_OUTPUT_LINES + 1);
+        assert!(
+            shown[0].starts_with("… 15 earlier lines not shown"),
+            "{}",
+            shown[0]
+        );
+        assert_eq!(shown[1], "line 16");
+        assert_eq!(shown.last().map(String::as_str), Some("line 40"));
+
+        let short = ["panicked at src/main.rs:3:5:", "stack backtrace:", "  0: f"];
+        assert_eq!(
+            tail(short.into_iter()),
+            ["panicked at src/main.rs:3:5:", BACKTRACE_OMITTED]
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! stdout; advice and errors go to stderr. Every request is printed, the
 //! password and the token included: they are the seed's public passwords
 //! and the student's own local server's tokens, and seeing them is the
-//! point. The socket itself is opened in [`crate::connect_socket`].
+//! point. The socket itself is opened in `connect_socket.rs`.
 //!
 //! Exit status: 0 once a socket was open, whatever closed it; 1 when the
 //! server refused (the login, a token, a ticket or the upgrade); 2 when no
@@ -137,24 +137,24 @@ enum Credential {
     FirstMessage,
     Ticket,
     Bearer,
-    Nothing,
 }
 
 impl ConnectArgs {
-    fn credential(&self) -> Credential {
+    /// The approach the flags name; `None` for `--no-credential`.
+    fn credential(&self) -> Option<Credential> {
         match self {
-            ConnectArgs { token: true, .. } => Credential::Token,
-            ConnectArgs {
-                first_message: true,
-                ..
-            } => Credential::FirstMessage,
-            ConnectArgs { ticket: true, .. } => Credential::Ticket,
-            ConnectArgs { bearer: true, .. } => Credential::Bearer,
             ConnectArgs {
                 no_credential: true,
                 ..
-            } => Credential::Nothing,
-            _ => Credential::Cookie,
+            } => None,
+            ConnectArgs { token: true, .. } => Some(Credential::Token),
+            ConnectArgs {
+                first_message: true,
+                ..
+            } => Some(Credential::FirstMessage),
+            ConnectArgs { ticket: true, .. } => Some(Credential::Ticket),
+            ConnectArgs { bearer: true, .. } => Some(Credential::Bearer),
+            _ => Some(Credential::Cookie),
         }
     }
 }
@@ -218,10 +218,9 @@ async fn prepare(args: &ConnectArgs) -> Result<Handshake, Stop> {
     if let Some(origin) = &args.origin {
         handshake.header("Origin", origin);
     }
-    let credential = args.credential();
-    if credential == Credential::Nothing {
+    let Some(credential) = args.credential() else {
         return Ok(handshake);
-    }
+    };
     let user = args.user.user();
     let session = login(args.port, user).await?;
     match credential {
@@ -240,7 +239,6 @@ async fn prepare(args: &ConnectArgs) -> Result<Handshake, Stop> {
             let token = issue(args.port, &session, Issued::Token).await?;
             handshake.header("Authorization", &format!("Bearer {token}"));
         }
-        Credential::Nothing => unreachable!("handled above"),
     }
     Ok(handshake)
 }
@@ -328,12 +326,13 @@ mod tests {
     #[test]
     fn the_cookie_is_the_default_and_the_flags_exclude_each_other() {
         let args = parse(&[]).unwrap();
-        assert_eq!(args.credential(), Credential::Cookie);
+        assert_eq!(args.credential(), Some(Credential::Cookie));
         assert_eq!((args.port, args.path.as_str()), (3000, "/ws"));
         assert_eq!(
             parse(&["--ticket", "--as", "carol"]).unwrap().credential(),
-            Credential::Ticket
+            Some(Credential::Ticket)
         );
+        assert_eq!(parse(&["--no-credential"]).unwrap().credential(), None);
         assert!(parse(&["--token", "--bearer"]).is_err());
         assert!(parse(&["--path", "ws"]).is_err());
     }

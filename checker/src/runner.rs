@@ -9,7 +9,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 use crate::checks::{Ctx, RunEnv};
@@ -78,31 +77,32 @@ pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
 }
 
 /// Runs `rows`, calling `each` with every result in table order.
+///
+/// Every row is spawned at once and waits for one of the [`ROW_SLOTS`]. A
+/// window of rows in table order would stall behind a row that waits on
+/// the clock (a heartbeat, an expiry) while the rows after it wait for no
+/// reason; this way such a row holds up only its own slot. A spawned task
+/// also turns a bug in a check (a panic) into a failed row instead of
+/// ending the checker.
 pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl FnMut(RowResult)) {
-    let mut results = futures_util::stream::iter(rows)
-        .map(|row| {
-            let env = env.clone();
-            async move {
-                // A spawned task, so that a bug in a check (a panic) becomes
-                // a failed row instead of ending the checker.
-                match tokio::spawn(run_row(env, row)).await {
-                    Ok(result) => result,
-                    Err(error) => RowResult {
-                        row,
-                        outcome: Err(Failure::new(
-                            row.id,
-                            "the check to run",
-                            format!("the checker itself failed: {error}"),
-                        )),
-                        transcript: Vec::new(),
-                        duration: Duration::ZERO,
-                    },
-                }
-            }
-        })
-        .buffered(PARALLEL_ROWS);
-    while let Some(result) = results.next().await {
-        each(result);
+    let tasks: Vec<_> = rows
+        .into_iter()
+        .map(|row| (row, tokio::spawn(run_row(env.clone(), row))))
+        .collect();
+    for (row, task) in tasks {
+        each(match task.await {
+            Ok(result) => result,
+            Err(error) => RowResult {
+                row,
+                outcome: Err(Failure::new(
+                    row.id,
+                    "the check to run",
+                    format!("the checker itself failed: {error}"),
+                )),
+                transcript: Vec::new(),
+                duration: Duration::ZERO,
+            },
+        });
     }
 }
 

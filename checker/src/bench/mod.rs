@@ -53,28 +53,33 @@ const MAX_ROUNDS: usize = 1000;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Which exercise's server to measure (default: the last one).
+    /// Example: `cargo run --release -p checker -- bench 9`.
     #[arg(value_name = "N", value_parser = course::parse_number, conflicts_with = "server_cmd")]
     pub exercise: Option<u8>,
 
     /// Measure the reference solution instead of the student's exercise.
+    /// Example: `bench 10 --solutions`.
     #[arg(long, conflicts_with = "server_cmd")]
     pub solutions: bool,
 
     /// Measure any server: run this shell command (`exec` it, as for grading).
+    /// Example: `bench --server-cmd "exec node server.js"`.
     #[arg(long, value_name = "COMMAND")]
     pub server_cmd: Option<String>,
 
     /// Authenticated sockets to open, all in board-1.
+    /// Example: `bench 10 --solutions --sockets 5000`.
     #[arg(long, value_name = "N", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(2..))]
     pub sockets: u32,
 
     /// `typing` messages to fan out (default: about 100,000 frames' worth,
-    /// between 50 and 1000).
+    /// between 50 and 1000). Example: `bench --rounds 200`.
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
 
-    /// How to print the figures.
+    /// How to print the figures: text for people, json for tools.
+    /// Example: `bench --format json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::{
     ENDED, FELL_BEHIND, FORBIDDEN, GOING_AWAY, Goodbye, NORMAL, TOO_BIG,
     breaks::broken,
-    cluster::{self, Change},
+    cluster,
     long_lived::{self, Beat, Heartbeat, PING_TIMEOUT},
 };
 
@@ -158,10 +158,7 @@ async fn obey(
             if first_time {
                 seats().push((board.clone(), me, user.id.clone()));
             }
-            let (change, here) = match joined_now {
-                Some(here) => (Change::Joined, here),
-                None => (Change::None, app.rooms.viewers(&board)),
-            };
+            let here = joined_now.unwrap_or_else(|| app.rooms.viewers(&board));
             let viewers = if broken("rooms.viewers-count-sockets") {
                 let seats = seats();
                 let users: HashSet<&str> = seats
@@ -171,7 +168,7 @@ async fn obey(
                     .collect();
                 users.len()
             } else {
-                cluster::viewers(app, &board, me, change, here).await
+                cluster::viewers(app, &board, here).await
             };
             if (first_time || broken("rooms.join-again")) && !broken("rooms.join") {
                 let joined = json!({ "type": "user_joined", "user": user, "viewers": viewers });
@@ -195,7 +192,7 @@ async fn obey(
         ClientMessage::Leave { board_id: board } => match app.rooms.leave(&board, me) {
             Some(here) => {
                 seats().retain(|(seat, socket, _)| !(*seat == board && *socket == me));
-                let viewers = cluster::viewers(app, &board, me, Change::Left, here).await;
+                let viewers = cluster::viewers(app, &board, here).await;
                 let left = json!({ "type": "user_left", "user": user, "viewers": viewers });
                 cluster::broadcast(app, &board, me, &left).await;
                 if broken("rooms.leave") {

@@ -56,7 +56,6 @@ mod tcp_end;
 mod tickets;
 
 use breaks::{ACTIVE, BREAKS, HANG, broken};
-use cluster::Change;
 use converse::{converse, seats};
 use identify::identify;
 use long_lived::PING_TIMEOUT;
@@ -342,7 +341,7 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
     let stays_seated = broken("rooms.close") || (broken("rooms.close-by-server") && by_server);
     if !stays_seated {
         for (board, here) in app.rooms.leave_all(mailbox.id) {
-            let viewers = cluster::viewers(&app, &board, mailbox.id, Change::Left, here).await;
+            let viewers = cluster::viewers(&app, &board, here).await;
             let left = json!({ "type": "user_left", "user": user, "viewers": viewers });
             cluster::broadcast(&app, &board, mailbox.id, &left).await;
         }

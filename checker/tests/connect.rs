@@ -16,38 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+
 /// Generous for a loaded machine; a session takes well under a second.
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the checker is a member of the workspace")
-}
 
 /// Solution 8, built by the same cargo that runs the tests.
 fn solution_binary() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let output = Command::new(cargo)
-            .args(["build", "-p", "solutions", "--bin", "solution-08"])
-            .arg("--message-format=json")
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "building solution-08 failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|message| {
-                message["reason"] == "compiler-artifact"
-                    && message["target"]["name"] == "solution-08"
-            })
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the solution-08 executable")
-    })
+    PATH.get_or_init(|| support::build_binary("solutions", "solution-08"))
 }
 
 /// Every line a child prints, as it prints it; `None` once the pipe closed.

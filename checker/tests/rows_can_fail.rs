@@ -11,10 +11,9 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
-        Mutex, MutexGuard, OnceLock,
+        Mutex, MutexGuard,
         atomic::{AtomicUsize, Ordering},
         mpsc,
     },
@@ -28,7 +27,9 @@ use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,
 };
-use serde_json::Value;
+mod support;
+
+use support::{broken_server, workspace_root};
 
 /// For each row, text its failure report must contain when the broken server
 /// breaks that row: the row's own expectation (and, where the expectation
@@ -519,37 +520,6 @@ fn heavy() -> MutexGuard<'static, ()> {
     HEAVY
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the checker is a member of the workspace")
-}
-
-/// The broken server, built once per test binary by the same cargo that runs
-/// the tests.
-fn broken_server() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let output = Command::new(cargo)
-            .args(["build", "-p", "broken-server", "--message-format=json"])
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "building broken-server failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|message| {
-                message["reason"] == "compiler-artifact"
-                    && message["target"]["name"] == "broken-server"
-            })
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the broken-server executable")
-    })
 }
 
 fn server_cmd() -> String {

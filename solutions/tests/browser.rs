@@ -46,8 +46,11 @@ use serde_json::json;
 use tempfile::TempDir;
 
 /// How long one thing may take to show up: a process's first line, a
-/// browser session, a DOM condition.
+/// page, a DOM condition.
 const WAIT: Duration = Duration::from_secs(15);
+/// How long a new Chromium may take to start: a cold start on a 2-core
+/// machine busy with other tests was seen to take more than [`WAIT`].
+const BROWSER_START: Duration = Duration::from_secs(60);
 /// How long the whole scenario may take before the test gives up.
 const WHOLE_TEST: Duration = Duration::from_secs(150);
 /// How often a DOM condition is checked while waiting for it.
@@ -470,9 +473,9 @@ impl Chromedriver {
         .unwrap();
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
-        tokio::time::timeout(WAIT, builder.connect(&self.url))
+        tokio::time::timeout(BROWSER_START, builder.connect(&self.url))
             .await
-            .unwrap_or_else(|_| panic!("Chromium did not start within {WAIT:?}"))
+            .unwrap_or_else(|_| panic!("Chromium did not start within {BROWSER_START:?}"))
             .unwrap_or_else(|error| panic!("starting a Chromium session: {error}"))
     }
 }

@@ -10,9 +10,11 @@ sockets, as one SVG for the book (book/src/images/bench-sockets.svg).
     scripts/plot-bench.py --replot             redraw from the saved figures
 
 Each --series is LABEL=ARGS, ARGS being what follows `checker bench` (split
-like a shell would). The figures are saved next to the SVG as JSON, so the
-plot can be redrawn without running the load again. Only Python's standard
-library is used: the SVG is written by hand, not drawn by a plotting package.
+like a shell would). Each point is the median of --repeat runs (3 by
+default): the machine's other work moves a single run. The figures are
+saved next to the SVG as JSON, every run with them, so the plot can be
+redrawn without running the load again. Only Python's standard library is
+used: the SVG is written by hand, not drawn by a plotting package.
 """
 
 import argparse
@@ -20,6 +22,7 @@ import json
 import math
 import pathlib
 import shlex
+import statistics
 import subprocess
 import sys
 
@@ -38,10 +41,21 @@ def run_bench(args, sockets):
     return json.loads(done.stdout)
 
 
-def measure(series, sizes):
+def median_run(repeats):
+    """One run made of the median of each figure over repeated runs."""
+    median = dict(repeats[0])
+    for key, value in repeats[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            median[key] = statistics.median(run[key] for run in repeats)
+    median["repeats"] = repeats
+    return median
+
+
+def measure(series, sizes, repeat):
     data = []
     for label, args in series:
-        runs = [run_bench(shlex.split(args), sockets) for sockets in sizes]
+        runs = [median_run([run_bench(shlex.split(args), sockets) for _ in range(repeat)])
+                for sockets in sizes]
         data.append({"label": label, "args": args, "runs": runs})
     return data
 
@@ -137,6 +151,8 @@ def main():
                         help="a line on the plot: its label and the arguments of `checker bench`")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="numbers of sockets, comma-separated (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per point, the median plotted (default: %(default)s)")
     parser.add_argument("--name", default="bench-sockets",
                         help="file name in book/src/images, without extension")
     parser.add_argument("--replot", action="store_true",
@@ -148,7 +164,7 @@ def main():
     else:
         series = [tuple(s.split("=", 1)) for s in (args.series or ["newest solution=--solutions"])]
         sizes = [int(size) for size in args.sizes.split(",")]
-        data = measure(series, sizes)
+        data = measure(series, sizes, args.repeat)
         data_file.write_text(json.dumps(data, indent=1) + "\n")
     (IMAGES / f"{args.name}.svg").write_text(svg(data))
     print(f"wrote {IMAGES / (args.name + '.svg')}", file=sys.stderr)

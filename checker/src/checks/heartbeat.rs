@@ -8,9 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::rooms::{BOARD_1, two_in_board_1, user_left};
-use super::{Ctx, ensure, member};
+use super::rooms::{BOARD_1, join, user_joined, user_left};
+use super::{Ctx, User, ensure, member, other_member};
 use crate::client::{Event, seconds};
+use crate::client::{Upgrade, Ws};
 use crate::report::Failure;
 use crate::rows::{Row, Setup, check};
 
@@ -85,11 +86,37 @@ pub async fn pings(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
-    let (silent, silent_ws, _, mut listener) = two_in_board_1(&ctx).await?;
-    // The silent socket's last frame was its join, answered before Bob's:
-    // from here on it is not read, so it answers no ping.
+/// A listening socket and a silent one, both in board-1. Both users log in
+/// first: a login checks a password, which takes a while on a busy machine,
+/// and a socket already open then would miss pings it was meant to answer.
+/// The silent socket joins last, so its join is the last frame it sends;
+/// the instant returned is when that join was answered.
+async fn listener_and_silent(ctx: &Ctx) -> Result<(Ws, &'static User, Ws, Instant), Failure> {
+    let silent = member();
+    let listening = other_member(silent);
+    let listening_session = ctx.login(listening).await?;
+    let silent_session = ctx.login(silent).await?;
+    let mut listener = ctx
+        .authenticated(
+            listening.username,
+            Upgrade::cookie(&listening_session),
+            listening,
+        )
+        .await?;
+    join(&mut listener, BOARD_1, 1).await?;
+    let mut silent_ws = ctx
+        .authenticated(silent.username, Upgrade::cookie(&silent_session), silent)
+        .await?;
+    join(&mut silent_ws, BOARD_1, 2).await?;
     let last_frame = Instant::now();
+    listener.expect_json(&user_joined(silent, 2)).await?;
+    Ok((listener, silent, silent_ws, last_frame))
+}
+
+pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
+    // The silent socket's last frame was its join: from then on it is not
+    // read, so it answers no ping.
+    let (mut listener, silent, silent_ws, last_frame) = listener_and_silent(&ctx).await?;
     let earliest = INTERVAL * 2 - SLACK;
     let latest = INTERVAL * 2 + Duration::from_secs(1) + SLACK;
     let event = listener.next_event(latest).await;

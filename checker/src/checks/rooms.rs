@@ -129,7 +129,7 @@ pub async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure>
         .map(|_| ())
 }
 
-fn user_joined(user: &User, viewers: u64) -> Value {
+pub fn user_joined(user: &User, viewers: u64) -> Value {
     json!({"type": "user_joined", "user": user.json(), "viewers": viewers})
 }
 

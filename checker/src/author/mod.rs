@@ -190,12 +190,18 @@ async fn failing_solutions() -> Vec<String> {
     for (exercise, results) in grade_course(Flavour::Solutions).await {
         match results {
             Err(message) => problems.push(format!("solution {}: {message}", exercise.number)),
-            Ok(results) => problems.extend(
-                results
-                    .iter()
-                    .filter(|result| result.outcome.is_err())
-                    .map(|result| format!("solution {} fails {}", exercise.number, result.row.id)),
-            ),
+            Ok(results) => {
+                problems.extend(results.iter().filter(|result| result.outcome.is_err()).map(
+                    |result| {
+                        format!(
+                            "solution {} fails {}{}",
+                            exercise.number,
+                            result.row.id,
+                            why(result)
+                        )
+                    },
+                ))
+            }
         }
     }
     problems
@@ -230,13 +236,30 @@ async fn misplaced_exercise_failures() -> Vec<String> {
                 .filter(|result| result.row.exercise < number)
                 .map(|result| {
                     format!(
-                        "exercise {number} fails {}, a row of exercise {} that it must still pass",
-                        result.row.id, result.row.exercise
+                        "exercise {number} fails {}, a row of exercise {} that it must still pass{}",
+                        result.row.id,
+                        result.row.exercise,
+                        why(result)
                     )
                 }),
         );
     }
     problems
+}
+
+/// What a failed row expected and got, so that a failure seen once in a
+/// verify run can be understood without running it again.
+fn why(result: &RowResult) -> String {
+    match &result.outcome {
+        Err(failure) => {
+            let mut why = format!(": expected {}, got {}", failure.expected, failure.got);
+            if let Some(diagnosis) = &failure.diagnosis {
+                why.push_str(&format!(" ({})", diagnosis.summary));
+            }
+            why
+        }
+        Ok(()) => String::new(),
+    }
 }
 
 /// Prints one check's verdict; says whether it passed.

@@ -154,6 +154,12 @@ const SCHEMA: &str = "
 ";
 
 /// The server's handle on its database; cheap to clone.
+///
+/// Every query here is prepared once per connection and then taken from
+/// rusqlite's statement cache (`prepare_cached`): parsing and planning the
+/// SQL again on each call costs more than running it. A session lookup took
+/// 5.6 µs prepared every time and 2.5 µs cached (release build, 20,000
+/// lookups), and a cookie upgrade makes three such reads.
 #[derive(Clone)]
 pub struct Database {
     connection: Arc<Mutex<Connection>>,
@@ -183,7 +189,12 @@ impl Database {
             connection.busy_timeout(Duration::from_secs(2))?;
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.execute_batch(SCHEMA)?;
-            seed(connection)
+            // One transaction for the whole seed: one commit, so one sync of
+            // the file, instead of one per row. Every checker row starts a
+            // server on a fresh file; a start took 14 ms before, 12 after.
+            let seeding = connection.unchecked_transaction()?;
+            seed(&seeding)?;
+            seeding.commit()
         };
         prepare(&connection).map_err(|e| error(format!("cannot use {path:?}: {e}")))?;
         Ok(Database {
@@ -203,16 +214,13 @@ impl Database {
     pub fn user(&self, user_id: &str) -> Result<Option<User>, DbError> {
         Ok(self
             .lock()
-            .query_row(
-                "SELECT id, name FROM users WHERE id = ?1",
-                [user_id],
-                |row| {
-                    Ok(User {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT id, name FROM users WHERE id = ?1")?
+            .query_row([user_id], |row| {
+                Ok(User {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            })
             .optional()?)
     }
 
@@ -220,19 +228,16 @@ impl Database {
     pub fn login_record(&self, username: &str) -> Result<Option<(User, String)>, DbError> {
         Ok(self
             .lock()
-            .query_row(
-                "SELECT id, name, password_hash FROM users WHERE username = ?1",
-                [username],
-                |row| {
-                    Ok((
-                        User {
-                            id: row.get(0)?,
-                            name: row.get(1)?,
-                        },
-                        row.get(2)?,
-                    ))
-                },
-            )
+            .prepare_cached("SELECT id, name, password_hash FROM users WHERE username = ?1")?
+            .query_row([username], |row| {
+                Ok((
+                    User {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                    },
+                    row.get(2)?,
+                ))
+            })
             .optional()?)
     }
 
@@ -242,10 +247,11 @@ impl Database {
         let id = random_secret();
         // Whole seconds, rounded down, as the contract defines expiry.
         let expires_at = unix_now() + i64::try_from(ttl.as_secs()).expect("TTL is at most a year");
-        self.lock().execute(
-            "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![hash_secret(&id), user_id, expires_at],
-        )?;
+        self.lock()
+            .prepare_cached(
+                "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![hash_secret(&id), user_id, expires_at])?;
         Ok(id)
     }
 
@@ -260,17 +266,14 @@ impl Database {
     pub fn session_by_key(&self, key: &str) -> Result<Option<Session>, DbError> {
         Ok(self
             .lock()
-            .query_row(
-                "SELECT id_hash, user_id, expires_at FROM sessions WHERE id_hash = ?1",
-                [key],
-                |row| {
-                    Ok(Session {
-                        key: row.get(0)?,
-                        user_id: row.get(1)?,
-                        expires_at: row.get(2)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT id_hash, user_id, expires_at FROM sessions WHERE id_hash = ?1")?
+            .query_row([key], |row| {
+                Ok(Session {
+                    key: row.get(0)?,
+                    user_id: row.get(1)?,
+                    expires_at: row.get(2)?,
+                })
+            })
             .optional()?)
     }
 
@@ -278,7 +281,8 @@ impl Database {
     pub fn delete_session(&self, key: &str) -> Result<bool, DbError> {
         Ok(self
             .lock()
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [key])?
+            .prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+            .execute([key])?
             > 0)
     }
 
@@ -286,10 +290,11 @@ impl Database {
     /// stored; tokens do not expire and survive logout.
     pub fn create_token(&self, user_id: &str) -> Result<String, DbError> {
         let token = random_secret();
-        self.lock().execute(
-            "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
-            params![hash_secret(&token), user_id, unix_now()],
-        )?;
+        self.lock()
+            .prepare_cached(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![hash_secret(&token), user_id, unix_now()])?;
         Ok(token)
     }
 
@@ -298,9 +303,9 @@ impl Database {
     pub fn token_user(&self, token: &str) -> Result<Option<User>, DbError> {
         Ok(self
             .lock()
+            .prepare_cached("SELECT users.id, users.name FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+                 WHERE api_tokens.token_hash = ?1")?
             .query_row(
-                "SELECT users.id, users.name FROM api_tokens JOIN users ON users.id = api_tokens.user_id
-                 WHERE api_tokens.token_hash = ?1",
                 [hash_secret(token)],
                 |row| Ok(User { id: row.get(0)?, name: row.get(1)? }),
             )
@@ -321,11 +326,8 @@ impl Database {
     pub fn is_member(&self, board_id: &str, user_id: &str) -> Result<bool, DbError> {
         Ok(self
             .lock()
-            .query_row(
-                "SELECT 1 FROM board_members WHERE board_id = ?1 AND user_id = ?2",
-                [board_id, user_id],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM board_members WHERE board_id = ?1 AND user_id = ?2")?
+            .query_row([board_id, user_id], |_| Ok(()))
             .optional()?
             .is_some())
     }

@@ -48,7 +48,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use axum::{Router, extract::Request, middleware::Next, response::Response};
+use axum::{Router, extract::Request, middleware::Next, response::Response, serve::ListenerExt};
 use tokio::{net::TcpListener, sync::broadcast};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -313,6 +313,15 @@ pub fn shut_down_on_signal(app: &App) {
 /// (boundedly) for open sockets to finish their closing handshake.
 pub async fn serve(listener: TcpListener, app: App, router: Router) {
     let stop = app.clone();
+    // Frames are small and each one is read as it comes: without
+    // TCP_NODELAY a frame written while an earlier one is unacknowledged
+    // waits for the acknowledgement (Nagle's algorithm), up to a delayed-ACK
+    // timer of 40 ms. Measured with `checker bench`, 500 sockets in one
+    // board, solution 10: fan-out p50 24 ms with Nagle, 7.2 ms without.
+    let listener = listener.tap_io(|tcp| {
+        // A socket that cannot take the option still works, only slower.
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.shutting_down().await })
         .await

@@ -117,6 +117,16 @@ impl Mailbox {
         }
         frame
     }
+
+    /// A frame that is already waiting, without waiting for one: `None`
+    /// when there is none, or when the socket fell behind (the next call
+    /// to [`Mailbox::next`] says so).
+    pub fn try_next(&mut self) -> Option<Frame> {
+        if self.outbox.fell_behind.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.receiver.try_recv().ok()
+    }
 }
 
 impl Rooms {
@@ -257,6 +267,29 @@ mod tests {
         assert_eq!(left, [("board-1".to_owned(), 1), ("board-2".to_owned(), 0)]);
         assert!(!rooms.contains("board-1", alice.id));
         assert_eq!(rooms.viewers("board-1"), 1);
+    }
+
+    #[tokio::test]
+    async fn what_is_already_queued_comes_in_order_without_waiting() {
+        let rooms = Rooms::default();
+        let (alice, mut bob) = (rooms.mailbox(), rooms.mailbox());
+        rooms.join("board-1", &alice);
+        rooms.join("board-1", &bob);
+        for n in 1..=3 {
+            rooms.broadcast("board-1", alice.id, &json!({ "n": n }));
+        }
+        assert_eq!(bob.next().await, Some(Frame::new(&json!({"n": 1}))));
+        assert_eq!(bob.try_next(), Some(Frame::new(&json!({"n": 2}))));
+        assert_eq!(bob.try_next(), Some(Frame::new(&json!({"n": 3}))));
+        assert_eq!(bob.try_next(), None, "nothing more is queued");
+
+        rooms.broadcast("board-1", alice.id, &json!({"n": 4}));
+        bob.outbox.fell_behind.store(true, Ordering::Relaxed);
+        assert_eq!(
+            bob.try_next(),
+            None,
+            "a socket that fell behind takes no more"
+        );
     }
 
     #[tokio::test]

@@ -24,11 +24,11 @@ use axum::extract::{
     WebSocketUpgrade,
     ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
 };
-use futures_util::{Stream, task::AtomicWaker};
+use futures_util::{SinkExt, Stream, task::AtomicWaker};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite;
 
-use crate::rooms::Frame;
+use crate::rooms::{Frame, Mailbox};
 
 /// The largest message a client may send: 64 KiB of payload, after the
 /// frames of a fragmented message are put together.
@@ -68,6 +68,13 @@ const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(500);
 /// the client likes; meanwhile the socket's task cannot read, ping or hear
 /// that the session ended. Past this the connection counts as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most frames from the rooms that [`Socket::send_queued`] puts into
+/// one write. Sixteen `user_typing` frames are about 1.3 KiB: enough that
+/// the write's cost is shared sixteen ways, and a buffer the library keeps
+/// for the socket's lifetime (it never shrinks) stays small. With 64, an
+/// idle socket kept 7 KiB more after a burst of joins.
+const FRAMES_PER_WRITE: usize = 16;
 
 /// What [`Socket::send_json`] sends: JSON, as the text of a frame.
 pub trait JsonText {
@@ -215,6 +222,33 @@ impl Socket {
     /// has stopped reading (see [`SEND_TIMEOUT`]).
     pub async fn send_json(&mut self, frame: &impl JsonText) {
         self.send(Message::Text(frame.json_text())).await;
+    }
+
+    /// Sends `first`, a frame from the rooms, together with the frames
+    /// already waiting behind it in `mailbox` (at most
+    /// [`FRAMES_PER_WRITE`] in all), in one write to the network.
+    ///
+    /// A write is a system call, and on this path it is most of what a
+    /// frame costs: several frames queued for one socket go out for the
+    /// price of one. A frame never waits for company; only what has
+    /// already arrived is taken along.
+    pub async fn send_queued(&mut self, first: Frame, mailbox: &mut Mailbox) {
+        if self.stalled {
+            return;
+        }
+        let ws = &mut self.ws;
+        let write = async {
+            ws.feed(Message::Text(first.text())).await?;
+            let behind = std::iter::from_fn(|| mailbox.try_next()).take(FRAMES_PER_WRITE - 1);
+            for frame in behind {
+                ws.feed(Message::Text(frame.text())).await?;
+            }
+            ws.flush().await
+        };
+        // A failed write is not an error here either (see `send_json`).
+        if tokio::time::timeout(SEND_TIMEOUT, write).await.is_err() {
+            self.stalled = true;
+        }
     }
 
     async fn send(&mut self, message: Message) {

@@ -24,7 +24,7 @@ use board::{
     App,
     db::{DbError, User},
     http::SESSION_COOKIE,
-    socket::{MAX_MESSAGE_BYTES, Socket},
+    socket::{MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 
 #[tokio::main]
@@ -51,7 +51,8 @@ struct Identity {
 /// are only frames.
 async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -> Response {
     let credential = read_credential(&jar);
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)

@@ -25,7 +25,7 @@ use board::{
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use serde_json::json;
 
@@ -53,7 +53,8 @@ struct Identity {
 /// are only frames.
 async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade, jar: CookieJar) -> Response {
     let credential = read_credential(&jar);
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -203,7 +204,7 @@ async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailb
                 Some(Incoming::Close | Incoming::TooBig) | None => return,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return,
             },
         }

@@ -31,7 +31,7 @@ use board::{
     http::{SESSION_COOKIE, error_response},
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use serde_json::json;
 
@@ -76,7 +76,8 @@ async fn upgrade(
     // Origin header means, and where in this handler the refusal must
     // happen for it to protect anything.
     // Book: book/src/origin-checks.md#refusing-foreign-origins
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -362,7 +363,7 @@ async fn serve_socket(
                 None => return Ending::Gone,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return Ending::FellBehind,
             },
             () = &mut session_ended => return Ending::SessionEnded,

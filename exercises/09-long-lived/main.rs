@@ -30,7 +30,7 @@ use board::{
     limits::{SocketSlot, TokenBucket},
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
@@ -99,7 +99,8 @@ async fn upgrade(
     {
         return error_response(StatusCode::FORBIDDEN, "Forbidden origin");
     }
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -546,7 +547,7 @@ async fn serve_socket(
                 None => return Ending::Gone,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return Ending::FellBehind,
             },
             () = &mut session_ended => return Ending::SessionEnded,

@@ -25,7 +25,7 @@ use board::{
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use serde_json::json;
 
@@ -60,7 +60,8 @@ async fn upgrade(
     jar: CookieJar,
 ) -> Response {
     let credential = read_credential(&query, &jar);
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -243,7 +244,7 @@ async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailb
                 Some(Incoming::Close | Incoming::TooBig) | None => return,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return,
             },
         }

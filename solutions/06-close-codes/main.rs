@@ -26,7 +26,7 @@ use board::{
     http::SESSION_COOKIE,
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use serde_json::json;
 
@@ -64,7 +64,8 @@ async fn upgrade(
     jar: CookieJar,
 ) -> Response {
     let credential = read_credential(&query, &jar);
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -339,7 +340,7 @@ async fn serve_socket(
                 None => return Ending::Gone,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return Ending::FellBehind,
             },
             () = &mut session_ended => return Ending::SessionEnded,

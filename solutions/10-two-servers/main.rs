@@ -32,7 +32,7 @@ use board::{
     message::{BadMessage, ClientMessage},
     rooms::Mailbox,
     rooms::{FROM_ELSEWHERE, SocketId},
-    socket::{Incoming, MAX_MESSAGE_BYTES, Socket},
+    socket::{Incoming, MAX_MESSAGE_BYTES, Socket, small_buffers},
 };
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
@@ -101,7 +101,8 @@ async fn upgrade(
     {
         return error_response(StatusCode::FORBIDDEN, "Forbidden origin");
     }
-    ws.max_message_size(MAX_MESSAGE_BYTES)
+    small_buffers(ws)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| {
             let connection = connect(app.clone(), ws, credential);
             app.track(connection)
@@ -542,7 +543,7 @@ async fn serve_socket(
                 None => return Ending::Gone,
             },
             frame = mailbox.next() => match frame {
-                Some(frame) => socket.send_json(&frame).await,
+                Some(frame) => socket.send_queued(frame, mailbox).await,
                 None => return Ending::FellBehind,
             },
             () = &mut session_ended => return Ending::SessionEnded,

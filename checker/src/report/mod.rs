@@ -239,7 +239,7 @@ pub fn print_stubs(results: &[RowResult], style: &Style) {
 }
 
 /// The stub the first failed row waited for, if it did: `with_token
-/// (exercises/04-token-in-url/main.rs:104)`.
+/// (exercises/04-token-in-url/main.rs:105)`.
 pub fn first_stub(results: &[RowResult]) -> Option<String> {
     let failure = results
         .iter()

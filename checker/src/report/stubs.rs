@@ -59,7 +59,7 @@ impl StubPanic {
         }
     }
 
-    /// `exercises/04-token-in-url/main.rs:104`.
+    /// `exercises/04-token-in-url/main.rs:105`.
     pub(super) fn location(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
@@ -166,10 +166,10 @@ mod tests {
     #[test]
     fn reads_the_stub_from_the_panic() {
         let failure = panicked(
-            "the server panicked during the row: a todo!() stub was reached (thread 'tokio-rt-worker' (15388) panicked at exercises/04-token-in-url/main.rs:104:5: not yet implemented: exercise 4: with_token: decide which credential this upgrade is authenticated with)",
+            "the server panicked during the row: a todo!() stub was reached (thread 'tokio-rt-worker' (15388) panicked at exercises/04-token-in-url/main.rs:105:5: not yet implemented: exercise 4: with_token: decide which credential this upgrade is authenticated with)",
         );
         let stub = StubPanic::of(&failure).expect("a stub");
-        assert_eq!(stub.location(), "exercises/04-token-in-url/main.rs:104");
+        assert_eq!(stub.location(), "exercises/04-token-in-url/main.rs:105");
         assert_eq!(stub.column, 5);
         assert_eq!(stub.name(), "with_token");
         assert_eq!(

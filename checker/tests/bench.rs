@@ -1,9 +1,10 @@
 //! `checker bench` runs end to end on a small load and reports every figure.
 //!
 //! The figures themselves depend on the machine, so this asserts only that
-//! each one is there and positive: 50 sockets and 100 typing rounds against
-//! the newest solution (a debug build, as `cargo test` builds the checker in
-//! debug) take a couple of seconds.
+//! each one is there and positive: 50 sockets, 100 rounds of one `typing`
+//! at a time and 100 of eight at once, against the newest solution (a debug
+//! build, as `cargo test` builds the checker in debug), take a couple of
+//! seconds.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -17,6 +18,9 @@ const FIGURES: [&str; 7] = [
     "fanout_p50_ms",
     "fanout_p99_ms",
 ];
+
+/// The same for the rounds of several `typing` at once, under `busy`.
+const BUSY_FIGURES: [&str; 3] = ["cpu_us_per_frame", "fanout_p50_ms", "fanout_p99_ms"];
 
 #[test]
 fn bench_reports_every_figure_as_json() {
@@ -35,12 +39,19 @@ fn bench_reports_every_figure_as_json() {
     assert_eq!(report["sockets"], 50);
     assert_eq!(report["typing_rounds"], 100);
     assert_eq!(report["frames"], 100 * 49);
-    for figure in FIGURES {
-        let value = report[figure].as_f64();
+    let busy = &report["busy"];
+    assert_eq!(busy["typists"], 8, "several typing at once unless told");
+    assert_eq!(busy["typing_rounds"], 100);
+    assert_eq!(busy["frames"], 100 * 8 * 49);
+    let busy_figures = BUSY_FIGURES.map(|figure| (figure, &busy[figure]));
+    for (figure, value) in FIGURES
+        .map(|figure| (figure, &report[figure]))
+        .iter()
+        .chain(&busy_figures)
+    {
         assert!(
-            value.is_some_and(|value| value > 0.0),
-            "{figure} should be a positive number, got {}",
-            report[figure]
+            value.as_f64().is_some_and(|value| value > 0.0),
+            "{figure} should be a positive number, got {value}"
         );
     }
 }

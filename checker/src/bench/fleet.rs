@@ -248,17 +248,25 @@ impl Fleet {
         Ok(())
     }
 
-    /// One `typing` from socket `from`; returns how long it took until the
-    /// last of the others received its `user_typing`.
-    pub(crate) async fn typing_round(&mut self, from: usize) -> Result<Duration, String> {
+    /// One round: a `typing` from each of `typists` sockets, starting at
+    /// socket `from`, sent together; returns how long it took until the
+    /// last of the others received the last `user_typing`.
+    pub(crate) async fn typing_round(
+        &mut self,
+        from: usize,
+        typists: usize,
+    ) -> Result<Duration, String> {
         let typing = Utf8Bytes::from_static(r#"{"type":"typing","boardId":"board-1"}"#);
         let receivers = self.senders.len() as u64 - 1;
-        let goal = self.tally.user_typing.get() + receivers;
+        let goal = self.tally.user_typing.get() + typists as u64 * receivers;
         let sent = Instant::now();
-        self.senders[from]
-            .send(Message::Text(typing))
-            .await
-            .map_err(|error| format!("sending typing: {error}"))?;
+        let count = self.senders.len();
+        for typist in 0..typists {
+            self.senders[(from + typist) % count]
+                .send(Message::Text(typing.clone()))
+                .await
+                .map_err(|error| format!("sending typing: {error}"))?;
+        }
         wait(&self.tally, &self.tally.user_typing, goal, "user_typing").await?;
         Ok(sent.elapsed())
     }

@@ -8,10 +8,17 @@
 //!
 //! It starts the server the way grading does (its own process group,
 //! `PORT=0`, a fresh database), logs in twice, opens `--sockets` cookie
-//! sockets, has them all join `board-1` and sends `typing` from one socket
-//! at a time, each after the previous one reached everybody. It reports
-//! upgrades per second, the server's CPU per upgrade and per delivered
-//! frame, its memory per idle socket, and the fan-out latency.
+//! sockets, has them all join `board-1` and sends `typing` in two phases:
+//! from one socket at a time, each after the previous one reached
+//! everybody; then from `--typists` sockets at once (8 unless told), as in
+//! a busy board. It reports upgrades per second, the server's CPU per
+//! upgrade, its memory per idle socket, and for each phase the CPU per
+//! delivered frame and the fan-out latency.
+//!
+//! The two phases differ where a server can save: one at a time, every
+//! receiver has one frame to write and a frame costs at least one write to
+//! the network; several at once, frames queue for each receiver and a
+//! server may write them together.
 //!
 //! The server is built with the checker's own profile: `cargo run
 //! --release` measures a release build, which is the only kind worth
@@ -33,7 +40,7 @@ use crate::cli::USAGE;
 use crate::course;
 use crate::server::{self, Launch, Program, Server};
 
-use figures::Readings;
+use figures::{Readings, Typing};
 use fleet::Fleet;
 
 /// How long the server gets to print its listening line (a release build
@@ -48,6 +55,9 @@ const FRAMES_PER_RUN: usize = 100_000;
 /// and not forever for a small board.
 const MIN_ROUNDS: usize = 50;
 const MAX_ROUNDS: usize = 1000;
+
+/// Sockets that send `typing` together in a round, unless `--typists` says.
+const DEFAULT_TYPISTS: u32 = 8;
 
 /// Measure a server under many authenticated sockets.
 #[derive(Args, Debug)]
@@ -73,10 +83,17 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u32).range(2..))]
     pub sockets: u32,
 
-    /// `typing` messages to fan out (default: about 100,000 frames' worth,
+    /// Rounds of `typing` to fan out (default: about 100,000 frames' worth,
     /// between 50 and 1000). Example: `bench --rounds 200`.
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
+
+    /// After the rounds of one `typing` at a time, rounds in which this many
+    /// sockets send `typing` together, as in a busy board where several
+    /// people type at once; 1 skips them. Example: `bench --typists 16`.
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_TYPISTS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub typists: u32,
 
     /// How to print the figures: text for people, json for tools.
     /// Example: `bench --format json`.
@@ -118,9 +135,11 @@ pub async fn run(args: &BenchArgs) -> u8 {
         settings: &limits(),
         start_timeout: START_TIMEOUT,
     };
-    let rounds = args
-        .rounds
-        .map_or_else(|| default_rounds(sockets), |r| r as usize);
+    let load = Load {
+        sockets,
+        typists: (args.typists as usize).min(sockets),
+        rounds: args.rounds.map(|rounds| rounds as usize),
+    };
     let server = match log_in(&launch).await {
         Ok(cookies) => start(&launch).await.map(|server| (server, cookies)),
         Err(message) => Err(message),
@@ -132,7 +151,7 @@ pub async fn run(args: &BenchArgs) -> u8 {
             return 1;
         }
     };
-    let measured = measure(&server, &cookies, description, sockets, rounds).await;
+    let measured = measure(&server, &cookies, description, &load).await;
     // Killed, not stopped: a graceful shutdown would close every socket
     // and fan `user_left` out to all the others, which measures nothing.
     server.discard().await;
@@ -223,8 +242,24 @@ fn limits() -> Vec<(String, String)> {
     .to_vec()
 }
 
-fn default_rounds(sockets: usize) -> usize {
-    (FRAMES_PER_RUN / (sockets - 1)).clamp(MIN_ROUNDS, MAX_ROUNDS)
+fn default_rounds(sockets: usize, typists: usize) -> usize {
+    (FRAMES_PER_RUN / (typists * (sockets - 1))).clamp(MIN_ROUNDS, MAX_ROUNDS)
+}
+
+/// What the bench does to the server.
+struct Load {
+    sockets: usize,
+    /// Sockets that send `typing` together in a round of the busy phase.
+    typists: usize,
+    /// Rounds in each phase, unless [`default_rounds`] decides.
+    rounds: Option<usize>,
+}
+
+impl Load {
+    fn rounds(&self, typists: usize) -> usize {
+        self.rounds
+            .unwrap_or_else(|| default_rounds(self.sockets, typists))
+    }
 }
 
 /// The phases, each bracketed by readings of the server.
@@ -232,9 +267,9 @@ async fn measure(
     server: &Server,
     cookies: &[String],
     description: String,
-    sockets: usize,
-    rounds: usize,
+    load: &Load,
 ) -> Result<Readings, String> {
+    let sockets = load.sockets;
     let port = server.port();
     let pgid = server.pgid();
     progress(format_args!("opening {sockets} sockets"));
@@ -248,14 +283,13 @@ async fn measure(
     let mut fleet = Fleet::new(opened);
     progress(format_args!("every socket authenticated; joining board-1"));
     fleet.join_all().await?;
-    let joined = meter::sample(pgid)?;
 
-    progress(format_args!("every socket joined; {rounds} typing rounds"));
-    let mut latencies = Vec::with_capacity(rounds);
-    for round in 0..rounds {
-        latencies.push(fleet.typing_round(round % fleet.len()).await?);
-    }
-    let typed = meter::sample(pgid)?;
+    progress(format_args!("every socket joined"));
+    let one_at_a_time = typing(server, &mut fleet, 1, load.rounds(1)).await?;
+    let busy = match load.typists {
+        1 => None,
+        typists => Some(typing(server, &mut fleet, typists, load.rounds(typists)).await?),
+    };
 
     Ok(Readings {
         server: description,
@@ -264,9 +298,32 @@ async fn measure(
         upgrade_cpu: upgraded.cpu.saturating_sub(before.cpu),
         rss_before_kib: before.rss_kib,
         rss_idle_kib: upgraded.rss_kib,
-        rss_loaded_kib: typed.rss_kib,
-        typing_cpu: typed.cpu.saturating_sub(joined.cpu),
-        frames: (rounds * (sockets - 1)) as u64,
+        rss_loaded_kib: meter::sample(pgid)?.rss_kib,
+        one_at_a_time,
+        busy,
+    })
+}
+
+/// A phase of `rounds` rounds, each with `typists` sockets sending `typing`
+/// together, and the server's CPU over it.
+async fn typing(
+    server: &Server,
+    fleet: &mut Fleet,
+    typists: usize,
+    rounds: usize,
+) -> Result<Typing, String> {
+    progress(format_args!("{rounds} rounds of {typists} typing at once"));
+    let before = meter::sample(server.pgid())?;
+    let mut latencies = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let from = round * typists % fleet.len();
+        latencies.push(fleet.typing_round(from, typists).await?);
+    }
+    let after = meter::sample(server.pgid())?;
+    Ok(Typing {
+        typists,
+        cpu: after.cpu.saturating_sub(before.cpu),
+        frames: (rounds * typists * (fleet.len() - 1)) as u64,
         latencies,
     })
 }

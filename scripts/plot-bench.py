@@ -34,8 +34,11 @@ COLOURS = ["#1f6fb4", "#d9480f", "#2b8a3e", "#862e9c"]
 
 def run_bench(args, sockets):
     """One `checker bench` run; returns its JSON figures."""
+    # `--typists 1`: the plot draws one `typing` at a time only, so the
+    # rounds of several at once would only make each run longer.
     command = ["cargo", "run", "--quiet", "--release", "-p", "checker", "--",
-               "bench", *args, "--sockets", str(sockets), "--format", "json"]
+               "bench", *args, "--sockets", str(sockets), "--typists", "1",
+               "--format", "json"]
     print("+", " ".join(shlex.quote(part) for part in command), file=sys.stderr)
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=True)
     return json.loads(done.stdout)

@@ -205,17 +205,20 @@ pub async fn grade(
     rows: Vec<&'static Row>,
     print: Option<&Style>,
 ) -> Vec<RowResult> {
-    if let Some(failure) = runner::preflight(&env).await {
-        let results = runner::not_started(&rows, failure);
-        if let Some(style) = print {
-            results
-                .iter()
-                .for_each(|result| report::print_row(result, style));
+    let signed_in = match runner::preflight(&env, &rows).await {
+        Ok(signed_in) => signed_in,
+        Err(failure) => {
+            let results = runner::not_started(&rows, failure);
+            if let Some(style) = print {
+                results
+                    .iter()
+                    .for_each(|result| report::print_row(result, style));
+            }
+            return results;
         }
-        return results;
-    }
+    };
     let mut results = Vec::new();
-    runner::run_rows(env, rows, |result| {
+    runner::run_rows(env, rows, signed_in, |result| {
         if let Some(style) = print {
             report::print_row(&result, style);
         }

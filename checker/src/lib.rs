@@ -26,4 +26,5 @@ pub mod report;
 pub mod rows;
 pub mod runner;
 pub mod server;
+pub mod signed_in;
 pub mod watch;

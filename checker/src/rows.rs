@@ -29,6 +29,12 @@ pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 pub enum Setup {
     /// A fresh server on a fresh database, with these extra settings.
     Server(&'static [(&'static str, &'static str)]),
+    /// A fresh server with these extra settings, on a copy of the database
+    /// where alice, bob and carol were logged in before the rows ran: the
+    /// row's first login of each user gets that session without checking
+    /// the password again (see [`crate::signed_in`]). For rows about what
+    /// comes after a login, not about the login itself.
+    SignedIn(&'static [(&'static str, &'static str)]),
     /// The check starts (and restarts, or expects to fail) its servers itself.
     OwnServers,
 }
@@ -67,6 +73,19 @@ macro_rules! check_fn {
 }
 
 pub const FRESH: Setup = Setup::Server(&[]);
+
+pub const SIGNED_IN: Setup = Setup::SignedIn(&[]);
+
+impl Setup {
+    /// The settings of the server the runner starts; none for a row that
+    /// starts its own.
+    pub fn settings(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Setup::Server(settings) | Setup::SignedIn(settings) => settings,
+            Setup::OwnServers => &[],
+        }
+    }
+}
 
 pub(crate) use check_fn as check;
 

@@ -1,7 +1,8 @@
 //! Running the rows of one graded exercise.
 //!
-//! Every row gets servers of its own on fresh database files, so rows are
-//! independent and can run side by side, also rows of different exercises
+//! Every row gets servers of its own on database files of its own (fresh, or
+//! a copy of one where the seeded users are logged in: see
+//! [`crate::signed_in`]), so rows are independent and can run side by side, also rows of different exercises
 //! (up to [`PARALLEL_ROWS`] at once in the whole checker); results are still
 //! delivered in table order. After a row, its servers are diagnosed
 //! (crashed, panicked, hung) and killed, whatever the check did.
@@ -16,6 +17,7 @@ use crate::client::Transcript;
 use crate::report::{Failure, RowResult};
 use crate::rows::{Row, Setup};
 use crate::server::{Launch, Server, start};
+use crate::signed_in::SignedIn;
 
 /// Rows running at the same time, across every exercise being graded. Each
 /// is mostly waiting on its server, and servers idle between frames, so this
@@ -31,8 +33,12 @@ const ROW_LIMIT: Duration = Duration::from_secs(30);
 
 /// Starts one server to see whether the program starts at all, so that a
 /// server that never prints its listening line is reported once, not once
-/// per row. Returns the failure to report.
-pub async fn preflight(env: &RunEnv) -> Option<Failure> {
+/// per row. When some of `rows` are set up signed in, the seeded users are
+/// then logged in on that server for them. Returns the failure to report.
+pub async fn preflight(
+    env: &RunEnv,
+    rows: &[&'static Row],
+) -> Result<Option<Arc<SignedIn>>, Failure> {
     let database = env.fresh_database();
     let launch = Launch {
         program: &env.program,
@@ -42,14 +48,20 @@ pub async fn preflight(env: &RunEnv) -> Option<Failure> {
     };
     match start(&launch).await {
         Ok(server) => {
-            server.discard().await;
-            None
+            if rows
+                .iter()
+                .any(|row| matches!(row.setup, Setup::SignedIn(_)))
+            {
+                Ok(SignedIn::prepare(env, server, &database)
+                    .await
+                    .map(Arc::new))
+            } else {
+                server.discard().await;
+                Ok(None)
+            }
         }
-        Err(failure) => {
-            Some(failure.into_row_failure(
-                "start the server with PORT=0 and a fresh DATABASE_PATH".to_owned(),
-            ))
-        }
+        Err(failure) => Err(failure
+            .into_row_failure("start the server with PORT=0 and a fresh DATABASE_PATH".to_owned())),
     }
 }
 
@@ -84,10 +96,18 @@ pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
 /// reason; this way such a row holds up only its own slot. A spawned task
 /// also turns a bug in a check (a panic) into a failed row instead of
 /// ending the checker.
-pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl FnMut(RowResult)) {
+pub async fn run_rows(
+    env: Arc<RunEnv>,
+    rows: Vec<&'static Row>,
+    signed_in: Option<Arc<SignedIn>>,
+    mut each: impl FnMut(RowResult),
+) {
     let tasks: Vec<_> = rows
         .into_iter()
-        .map(|row| (row, tokio::spawn(run_row(env.clone(), row))))
+        .map(|row| {
+            let task = run_row(env.clone(), row, signed_in.clone());
+            (row, tokio::spawn(task))
+        })
         .collect();
     for (row, task) in tasks {
         each(match task.await {
@@ -106,7 +126,11 @@ pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl 
     }
 }
 
-async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
+async fn run_row(
+    env: Arc<RunEnv>,
+    row: &'static Row,
+    signed_in: Option<Arc<SignedIn>>,
+) -> RowResult {
     let _slot = ROW_SLOTS
         .acquire()
         .await
@@ -116,8 +140,18 @@ async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
     let servers: Arc<Mutex<Vec<Arc<Server>>>> = Arc::default();
     let mut ctx = Ctx::new(env.clone(), transcript.clone(), servers.clone());
     let outcome = async {
-        if let Setup::Server(settings) = row.setup {
+        if let Setup::Server(settings) | Setup::SignedIn(settings) = row.setup {
             let database = env.fresh_database();
+            if let (Setup::SignedIn(_), Some(kept)) = (row.setup, &signed_in) {
+                kept.copy_to(&database).map_err(|error| {
+                    Failure::new(
+                        format!("copy the signed-in database to {}", database.display()),
+                        "a copy",
+                        error.to_string(),
+                    )
+                })?;
+                ctx.keep_sessions(kept.sessions());
+            }
             let server = ctx.start(&database, settings).await?;
             ctx.set_main(server, database);
         }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{Ctx, ensure, member, other_member, unknown_secret};
 use crate::client::Upgrade;
 use crate::report::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -19,7 +19,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "Authorization: Bearer <token> authenticates the token's user (scheme in any case)",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_bearer, accept the Bearer scheme in any letter case and look the token up like a URL token.",
         check: check!(ok),
     },
@@ -29,7 +29,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a wrong, empty or non-Bearer Authorization header gets 401 with WWW-Authenticate: Bearer, no upgrade",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In bearer_refusal, answer 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer; upgrade sends it, before any socket, whenever authenticate_bearer finds no user, whatever cookie comes with the header.",
         check: check!(invalid),
     },

@@ -52,6 +52,9 @@ pub struct Ctx {
     /// and stop them whatever the check did.
     servers: Arc<Mutex<Vec<Arc<Server>>>>,
     main: Option<(Arc<Server>, PathBuf)>,
+    /// Sessions of logins made before the row, by username, for the row's
+    /// first login of each user (see [`crate::signed_in`]).
+    kept_sessions: Mutex<Vec<(&'static str, String)>>,
 }
 
 impl Ctx {
@@ -65,6 +68,7 @@ impl Ctx {
             transcript,
             servers,
             main: None,
+            kept_sessions: Mutex::default(),
         }
     }
 
@@ -186,28 +190,35 @@ impl Ctx {
     }
 
     /// Logs `user` in on the server at `port` and returns the session id.
+    /// On the row's own server, the first login of each user takes the
+    /// session kept for that user, if the row was set up with one.
     pub async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
-        let request = Request::post("/api/login")
-            .json(&json!({"username": user.username, "password": user.password}));
-        let response = request.send(port).await?;
-        let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
-        if !response.is(200, &json!({"user": user.json()})) {
-            return Err(Failure::new(&request, expected, response.describe()));
+        if self
+            .main
+            .as_ref()
+            .is_some_and(|(server, _)| server.port() == port)
+            && let Some(session) = self.take_kept_session(user)
+        {
+            self.transcript.push(format!(
+                "{}: the session of a login before this row (kept in the database file this server started on)",
+                user.username
+            ));
+            return Ok(session);
         }
-        match session_cookie(response.headers_named("set-cookie")) {
-            Some(cookie) if !cookie.value.is_empty() => {
-                remember(&cookie.value, Credential::Session, user.username);
-                Ok(cookie.value)
-            }
-            _ => Err(Failure::new(
-                &request,
-                expected,
-                format!(
-                    "{} without a `Set-Cookie: session=...` header",
-                    response.describe()
-                ),
-            )),
-        }
+        log_in(port, user).await
+    }
+
+    /// Gives the row the sessions the runner kept for it, one per user.
+    pub fn keep_sessions(&self, sessions: Vec<(&'static str, String)>) {
+        *self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner()) = sessions;
+    }
+
+    fn take_kept_session(&self, user: &User) -> Option<String> {
+        let mut kept = self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let at = kept
+            .iter()
+            .position(|(username, _)| *username == user.username)?;
+        Some(kept.swap_remove(at).1)
     }
 
     pub async fn login(&self, user: &User) -> Result<String, Failure> {
@@ -322,6 +333,32 @@ impl Ctx {
             Err(error) => error.to_string(),
         };
         Err(Failure::new(shown, expected, error))
+    }
+}
+
+/// Logs `user` in on the server at `port` (`POST /api/login`) and returns
+/// the session id from its cookie.
+pub async fn log_in(port: u16, user: &User) -> Result<String, Failure> {
+    let request = Request::post("/api/login")
+        .json(&json!({"username": user.username, "password": user.password}));
+    let response = request.send(port).await?;
+    let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
+    if !response.is(200, &json!({"user": user.json()})) {
+        return Err(Failure::new(&request, expected, response.describe()));
+    }
+    match session_cookie(response.headers_named("set-cookie")) {
+        Some(cookie) if !cookie.value.is_empty() => {
+            remember(&cookie.value, Credential::Session, user.username);
+            Ok(cookie.value)
+        }
+        _ => Err(Failure::new(
+            &request,
+            expected,
+            format!(
+                "{} without a `Set-Cookie: session=...` header",
+                response.describe()
+            ),
+        )),
     }
 }
 

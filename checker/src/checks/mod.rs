@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 use crate::client::{Request, Response};
 use crate::report::{Failure, Sent};
 
-pub use ctx::{Ctx, RunEnv};
+pub use ctx::{Ctx, RunEnv, log_in};
 
 /// The contract gives a server 1 s to close the sockets of an ended
 /// session; the rest is the checker's own scheduling slack.

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Ctx;
 use super::rooms::{BOARD_1, message, two_in_board_1, user_left};
 use crate::report::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -19,7 +19,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a user deleted while connected gets User not found and close 4001 at the next message",
         book: "long-lived.md#a-decision-goes-stale",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In recheck, called before a message is acted on, read the user from the database again; when it is gone, end the socket as UserGone, which finish answers with User not found and 4001.",
         check: check!(deleted_user),
     },
@@ -29,7 +29,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "typing after the membership was removed gets Forbidden and close 4003; the others hear user_left",
         book: "long-lived.md#a-decision-goes-stale",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In recheck, before acting on typing, read the membership again; when it is gone, end the socket as Forbidden (4003), which takes it out of its boards.",
         check: check!(membership),
     },

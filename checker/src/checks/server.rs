@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{ALICE, BOB, CAROL, Ctx, ensure, member};
 use crate::client::Request;
 use crate::report::{Failure, Sent};
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{FRESH, Row, SIGNED_IN, Setup, check};
 use crate::server::describe_status;
 
 /// The rows this module grades, in the order they are reported.
@@ -39,7 +39,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "the three seeded users can log in",
         book: "contract.md#seeded-data",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board seeds the users at every start in the exercises; a server of your own inserts the seed users and boards where they are missing, with hashed passwords.",
         check: check!(seeded),
     },
@@ -216,6 +216,10 @@ pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
     result
 }
 
+/// The logins are usually those the runner made on a fresh database before
+/// the rows, for every signed-in row (see [`crate::signed_in`]); if one of
+/// them failed, none was kept, and the three are made here, so the report
+/// shows the one that fails.
 pub async fn seeded(ctx: Ctx) -> Result<(), Failure> {
     for user in [&ALICE, &BOB, &CAROL] {
         ctx.login(user).await?;

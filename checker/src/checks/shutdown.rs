@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 use super::{Ctx, ensure, member};
 use crate::client::{Upgrade, seconds};
 use crate::report::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 use crate::server::{Program, STOP_GRACE, describe_status};
 
 /// The rows this module grades, in the order they are reported.
@@ -19,7 +19,7 @@ pub static ROWS: &[Row] = &[Row {
     retired_after: None,
     name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
     book: "close-codes.md#shutting-down",
-    setup: FRESH,
+    setup: SIGNED_IN,
     hint: "board stops accepting on SIGTERM and returns from main once the sockets are closed; in finish, close ShuttingDown with 1001 'Server shutting down', and in Rejection::answer give ShuttingDown (a socket still waiting for its auth frame) the same close.",
     check: check!(going_away),
 }];

@@ -69,11 +69,9 @@ impl Commands {
 /// The last lines of a failed row's report: the command that redoes it.
 pub fn lines(row: &Row, failure: &Failure, commands: &Commands) -> Vec<String> {
     let again = || vec![format!("again: {} --row {}", commands.rerun, row.id)];
-    let settings = match row.setup {
-        Setup::Server(settings) => settings,
-        Setup::OwnServers => &[],
-    };
-    let mut environment: Vec<(String, String)> = settings
+    let mut environment: Vec<(String, String)> = row
+        .setup
+        .settings()
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
@@ -82,8 +80,8 @@ pub fn lines(row: &Row, failure: &Failure, commands: &Commands) -> Vec<String> {
         (Some(Redo::Start(settings)), _) => {
             return vec![format!("by hand: {}", commands.start_with(settings))];
         }
-        (Some(Redo::Http(request)), Setup::Server(_)) => curl(request, None),
-        (Some(Redo::Socket(socket)), Setup::Server(_)) => {
+        (Some(Redo::Http(request)), Setup::Server(_) | Setup::SignedIn(_)) => curl(request, None),
+        (Some(Redo::Socket(socket)), Setup::Server(_) | Setup::SignedIn(_)) => {
             connect(socket).unwrap_or_else(|| upgrade_by_curl(socket))
         }
         _ => return again(),

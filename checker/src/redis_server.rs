@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::report::Failure;
-use crate::server::{Launch, Program, Server};
+use crate::server::{GRADING_MALLOC, Launch, Program, Server};
 
 /// What Redis prints once it accepts connections.
 const READY: &str = "Ready to accept connections";
@@ -72,6 +72,7 @@ pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
         database_path: scratch,
         settings: &[],
         start_timeout: START_LIMIT,
+        malloc: GRADING_MALLOC,
     };
     let spawned = crate::server::spawn(&launch).map_err(|failure| {
         Failure::new(request, "a running redis-server", "it could not be started")

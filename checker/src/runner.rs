@@ -16,7 +16,7 @@ use crate::checks::{Ctx, RunEnv};
 use crate::client::Transcript;
 use crate::report::{Failure, RowResult};
 use crate::rows::{Row, Setup};
-use crate::server::{Launch, Server, start};
+use crate::server::{GRADING_MALLOC, Launch, Server, start};
 use crate::signed_in::SignedIn;
 
 /// Rows running at the same time, across every exercise being graded. Each
@@ -45,6 +45,7 @@ pub async fn preflight(
         database_path: &database,
         settings: &[],
         start_timeout: env.start_timeout,
+        malloc: GRADING_MALLOC,
     };
     match start(&launch).await {
         Ok(server) => {

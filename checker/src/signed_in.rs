@@ -28,7 +28,7 @@ use serde_json::json;
 
 use crate::checks::{ALICE, BOB, CAROL, RunEnv, User, log_in};
 use crate::client::Request;
-use crate::server::{Launch, Server, start};
+use crate::server::{GRADING_MALLOC, Launch, Server, start};
 
 /// The whole preparation gets this long. A program slower than that (a
 /// login that hangs, say) gets no kept sessions, and its rows find out why.
@@ -111,6 +111,7 @@ impl SignedIn {
             database_path: &database,
             settings: &[],
             start_timeout: env.start_timeout,
+            malloc: GRADING_MALLOC,
         };
         let Ok(server) = start(&launch).await else {
             return false;

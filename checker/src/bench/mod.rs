@@ -38,7 +38,7 @@ use clap::{Args, ValueEnum};
 use crate::cargo::{self, Flavour};
 use crate::cli::USAGE;
 use crate::course;
-use crate::server::{self, Launch, Program, Server};
+use crate::server::{self, Launch, MEASURING_MALLOC, Program, Server};
 
 use figures::{Readings, Typing};
 use fleet::Fleet;
@@ -134,6 +134,7 @@ pub async fn run(args: &BenchArgs) -> u8 {
         database_path: &database.path().join("bench.db"),
         settings: &limits(),
         start_timeout: START_TIMEOUT,
+        malloc: MEASURING_MALLOC,
     };
     let load = Load {
         sockets,

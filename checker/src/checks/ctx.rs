@@ -15,7 +15,7 @@ use crate::client::{Request, Response, Transcript, Upgrade, Ws};
 use crate::cookie::session_cookie;
 use crate::report::sent::{Credential, remember, remember_for_session};
 use crate::report::{Failure, Sent};
-use crate::server::{Launch, Program, Server, Spawned};
+use crate::server::{GRADING_MALLOC, Launch, Program, Server, Spawned};
 
 /// What every row of one run shares.
 pub struct RunEnv {
@@ -116,6 +116,7 @@ impl Ctx {
             database_path: database,
             settings: &Ctx::settings(settings),
             start_timeout: self.env.start_timeout,
+            malloc: GRADING_MALLOC,
         };
         crate::server::spawn(&launch).map_err(|failure| {
             Failure::new(

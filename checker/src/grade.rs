@@ -19,6 +19,7 @@ use crate::plan::{self, graded_rows};
 use crate::report::machine::{self, Format};
 use crate::report::{self, Commands, ExerciseOutcome, RowResult, Style, Summary};
 use crate::rows::Row;
+use crate::runner::StartOrder;
 use crate::server::Program;
 use crate::{passes, progress, runner};
 
@@ -218,7 +219,11 @@ pub async fn grade(
         }
     };
     let mut results = Vec::new();
-    runner::run_rows(env, rows, signed_in, |result| {
+    let order = match print {
+        Some(_) => StartOrder::Table,
+        None => StartOrder::LaterExercisesFirst,
+    };
+    runner::run_rows(env, rows, signed_in, order, |result| {
         if let Some(style) = print {
             report::print_row(&result, style);
         }

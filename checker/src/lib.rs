@@ -27,4 +27,5 @@ pub mod rows;
 pub mod runner;
 pub mod server;
 pub mod signed_in;
+pub mod slots;
 pub mod watch;

@@ -10,14 +10,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
-
 use crate::checks::{Ctx, RunEnv};
 use crate::client::Transcript;
 use crate::report::{Failure, RowResult};
 use crate::rows::{Row, Setup};
 use crate::server::{GRADING_MALLOC, Launch, Server, start};
 use crate::signed_in::SignedIn;
+use crate::slots::Slots;
 
 /// Rows running at the same time, across every exercise being graded. Each
 /// is mostly waiting on its server, and servers idle between frames, so this
@@ -25,7 +24,7 @@ use crate::signed_in::SignedIn;
 const PARALLEL_ROWS: usize = 8;
 
 /// The slots of [`PARALLEL_ROWS`], shared by every exercise graded at once.
-static ROW_SLOTS: Semaphore = Semaphore::const_new(PARALLEL_ROWS);
+static ROW_SLOTS: Slots = Slots::new(PARALLEL_ROWS);
 
 /// A row that takes longer than this is stopped and reported as hung; the
 /// longest rows (expiry, shutdown) need a few seconds.
@@ -89,24 +88,49 @@ pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
         .collect()
 }
 
+/// In which order the rows of one program take the [`ROW_SLOTS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartOrder {
+    /// Table order, when rows are printed as they finish: the first ones
+    /// should finish first.
+    Table,
+    /// Later exercises first, when nobody sees rows finish (programs graded
+    /// side by side, or one after another). The later exercises' rows are
+    /// the ones that wait on the clock (an expiry, heartbeats, a Redis);
+    /// started last, one of them kept a grading waiting for up to two
+    /// seconds after every other row was done, with a core idle.
+    LaterExercisesFirst,
+}
+
+impl StartOrder {
+    /// The row's priority for a slot (see [`Slots`]).
+    fn priority(self, row: &Row) -> u8 {
+        match self {
+            StartOrder::Table => 0,
+            StartOrder::LaterExercisesFirst => row.exercise,
+        }
+    }
+}
+
 /// Runs `rows`, calling `each` with every result in table order.
 ///
-/// Every row is spawned at once and waits for one of the [`ROW_SLOTS`]. A
-/// window of rows in table order would stall behind a row that waits on
-/// the clock (a heartbeat, an expiry) while the rows after it wait for no
-/// reason; this way such a row holds up only its own slot. A spawned task
-/// also turns a bug in a check (a panic) into a failed row instead of
-/// ending the checker.
+/// Every row is spawned at once and waits for one of the [`ROW_SLOTS`],
+/// in `order`. A window of rows in table order would stall behind a row
+/// that waits on the clock (a heartbeat, an expiry) while the rows after it
+/// wait for no reason; this way such a row holds up only its own slot. A
+/// spawned task also turns a bug in a check (a panic) into a failed row
+/// instead of ending the checker.
 pub async fn run_rows(
     env: Arc<RunEnv>,
     rows: Vec<&'static Row>,
     signed_in: Option<Arc<SignedIn>>,
+    order: StartOrder,
     mut each: impl FnMut(RowResult),
 ) {
     let tasks: Vec<_> = rows
         .into_iter()
         .map(|row| {
-            let task = run_row(env.clone(), row, signed_in.clone());
+            let task = run_row(env.clone(), row, signed_in.clone(), order.priority(row));
             (row, tokio::spawn(task))
         })
         .collect();
@@ -131,11 +155,9 @@ async fn run_row(
     env: Arc<RunEnv>,
     row: &'static Row,
     signed_in: Option<Arc<SignedIn>>,
+    priority: u8,
 ) -> RowResult {
-    let _slot = ROW_SLOTS
-        .acquire()
-        .await
-        .expect("the semaphore is never closed");
+    let _slot = ROW_SLOTS.acquire(priority).await;
     let started = Instant::now();
     let transcript = Transcript::default();
     let servers: Arc<Mutex<Vec<Arc<Server>>>> = Arc::default();

@@ -14,7 +14,7 @@ use crate::checks::{Ctx, RunEnv};
 use crate::client::Transcript;
 use crate::report::{Failure, RowResult};
 use crate::rows::{Row, Setup};
-use crate::server::{GRADING_MALLOC, Launch, Server, start};
+use crate::server::{Server, start};
 use crate::signed_in::SignedIn;
 use crate::slots::Slots;
 
@@ -39,14 +39,7 @@ pub async fn preflight(
     rows: &[&'static Row],
 ) -> Result<Option<Arc<SignedIn>>, Failure> {
     let database = env.fresh_database();
-    let launch = Launch {
-        program: &env.program,
-        database_path: &database,
-        settings: &[],
-        start_timeout: env.start_timeout,
-        malloc: GRADING_MALLOC,
-    };
-    match start(&launch).await {
+    match start(&env.launch(&database, &[])).await {
         Ok(server) => {
             if rows
                 .iter()

@@ -28,7 +28,7 @@ use serde_json::json;
 
 use crate::checks::{ALICE, BOB, CAROL, RunEnv, User, log_in};
 use crate::client::Request;
-use crate::server::{GRADING_MALLOC, Launch, Server, start};
+use crate::server::{Server, start};
 
 /// The whole preparation gets this long. A program slower than that (a
 /// login that hangs, say) gets no kept sessions, and its rows find out why.
@@ -106,14 +106,7 @@ impl SignedIn {
         if self.copy_to(&database).is_err() {
             return false;
         }
-        let launch = Launch {
-            program: &env.program,
-            database_path: &database,
-            settings: &[],
-            start_timeout: env.start_timeout,
-            malloc: GRADING_MALLOC,
-        };
-        let Ok(server) = start(&launch).await else {
+        let Ok(server) = start(&env.launch(&database, &[])).await else {
             return false;
         };
         let port = server.port();

@@ -34,6 +34,21 @@ impl RunEnv {
         }
     }
 
+    /// How to start the graded program on `database` with `settings`.
+    pub fn launch<'a>(
+        &'a self,
+        database: &'a Path,
+        settings: &'a [(String, String)],
+    ) -> Launch<'a> {
+        Launch {
+            program: &self.program,
+            database_path: database,
+            settings,
+            start_timeout: self.start_timeout,
+            malloc: GRADING_MALLOC,
+        }
+    }
+
     /// A database file that no server has used yet. The number is counted
     /// over the whole checker, not per program: several exercises graded at
     /// once share the run's directory.
@@ -111,14 +126,8 @@ impl Ctx {
 
     /// Spawns a server without waiting for its listening line.
     pub fn spawn(&self, database: &Path, settings: &[(&str, &str)]) -> Result<Spawned, Failure> {
-        let launch = Launch {
-            program: &self.env.program,
-            database_path: database,
-            settings: &Ctx::settings(settings),
-            start_timeout: self.env.start_timeout,
-            malloc: GRADING_MALLOC,
-        };
-        crate::server::spawn(&launch).map_err(|failure| {
+        let owned = Ctx::settings(settings);
+        crate::server::spawn(&self.env.launch(database, &owned)).map_err(|failure| {
             Failure::new(
                 Sent::start(settings),
                 "a running server",

@@ -259,6 +259,10 @@ pub async fn members(ctx: Ctx) -> Result<(), Failure> {
         (&BOB, &[BOARD_1]),
         (&CAROL, &[BOARD_2]),
     ];
+    // Every socket stays open to the end: a socket dropped here would reach
+    // the server as a close while the next user joins the same board, and
+    // that user would hear `user_left` before the probe's answer.
+    let mut open = Vec::new();
     for (user, boards) in memberships {
         let mut ws = ctx.cookie_socket(user).await?;
         for board in boards {
@@ -267,6 +271,7 @@ pub async fn members(ctx: Ctx) -> Result<(), Failure> {
                 .await?;
         }
         ws.probe().await?;
+        open.push(ws);
     }
     Ok(())
 }

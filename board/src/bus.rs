@@ -65,16 +65,23 @@ impl From<redis::RedisError> for BusError {
 }
 
 impl Bus {
-    /// Connects to the Redis at `url`. A URL it cannot use, or a Redis that
-    /// does not answer in time, is a bad `REDIS_URL`.
+    /// Connects to the Redis at `url`. A URL it cannot use, a Redis that
+    /// does not answer in time, or one that refuses the URL's password, is a
+    /// bad `REDIS_URL`; the error shows the URL without its password.
     pub async fn connect(url: &str) -> Result<Bus, ConfigError> {
         let bad = |problem: String| ConfigError {
             setting: "REDIS_URL",
             problem,
         };
-        let client = redis::Client::open(url).map_err(|error| bad(format!("{url:?}: {error}")))?;
+        let shown = without_password(url);
+        let client =
+            redis::Client::open(url).map_err(|error| bad(format!("{shown:?}: {error}")))?;
         let connecting = async {
-            let publisher = ConnectionManager::new(client.clone()).await?;
+            let mut publisher = ConnectionManager::new(client.clone()).await?;
+            // A Redis that requires a password accepts the connection and
+            // refuses only its first command: ask one now, so that a wrong
+            // or missing password is a bad setting, not a later surprise.
+            redis::cmd("PING").query_async::<()>(&mut publisher).await?;
             // Subscribed before the server announces itself: a message
             // published once it is listening must reach it.
             let messages = subscribe(client).await?;
@@ -82,8 +89,8 @@ impl Bus {
         };
         let (publisher, messages) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
-            .map_err(|_| bad(format!("no answer from {url} within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|error| bad(format!("cannot reach {url}: {error}")))?;
+            .map_err(|_| bad(format!("no answer from {shown} within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|error| bad(format!("cannot use {shown}: {error}")))?;
         Ok(Bus {
             publisher,
             process_id: crate::db::random_secret(),
@@ -119,6 +126,25 @@ impl Bus {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
     }
+}
+
+/// `url` with the password of its user information replaced, for errors
+/// and logs: `redis://:secret@host:6379` shows as `redis://:[redacted]@host:6379`.
+/// User information without a `:` is taken as a password and replaced whole.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = match user_info.split_once(':') {
+        Some((user, _)) => format!("{user}:[redacted]"),
+        None => "[redacted]".to_owned(),
+    };
+    format!("{scheme}://{user}@{host}{path}")
 }
 
 /// Starts the subscription loop and waits until its first subscription is
@@ -169,4 +195,30 @@ async fn forward(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        let cases = [
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            (
+                "redis://:s3cret@127.0.0.1:6379",
+                "redis://:[redacted]@127.0.0.1:6379",
+            ),
+            (
+                "redis://board:s3cret@127.0.0.1:6379/0",
+                "redis://board:[redacted]@127.0.0.1:6379/0",
+            ),
+            ("rediss://s3cret@host", "rediss://[redacted]@host"),
+            ("redis://:p@ss@host:1", "redis://:[redacted]@host:1"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(without_password(url), shown, "{url}");
+        }
+    }
 }

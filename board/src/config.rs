@@ -83,7 +83,10 @@ impl Config {
         {
             return Err(ConfigError {
                 setting: "REDIS_URL",
-                problem: format!("{url:?} is not a redis:// URL"),
+                problem: format!(
+                    "{:?} is not a redis:// URL",
+                    crate::bus::without_password(url)
+                ),
             });
         }
         let allowed_origins = lookup("ALLOWED_ORIGINS")

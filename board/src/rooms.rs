@@ -174,16 +174,19 @@ impl Rooms {
         Some(left)
     }
 
-    /// Takes the socket out of every board it is in, returning each board
-    /// with the number of sockets left in it.
-    pub fn leave_all(&self, socket: SocketId) -> Vec<(String, usize)> {
-        let boards: Vec<String> = self
-            .lock()
+    /// The boards the socket is in.
+    pub fn boards_of(&self, socket: SocketId) -> Vec<String> {
+        self.lock()
             .iter()
             .filter(|(_, members)| members.contains_key(&socket))
             .map(|(id, _)| id.clone())
-            .collect();
-        boards
+            .collect()
+    }
+
+    /// Takes the socket out of every board it is in, returning each board
+    /// with the number of sockets left in it.
+    pub fn leave_all(&self, socket: SocketId) -> Vec<(String, usize)> {
+        self.boards_of(socket)
             .into_iter()
             .filter_map(|board_id| Some((board_id.clone(), self.leave(&board_id, socket)?)))
             .collect()

@@ -1,6 +1,8 @@
 //! A real Redis for the rows of exercise 10: Debian's `redis-server`,
 //! started on a free port of 127.0.0.1 for one row, without persistence,
-//! and stopped with the row's servers.
+//! and stopped with the row's servers. Like a production Redis it requires
+//! a password (a fresh random one each time), which the rows pass in
+//! `REDIS_URL`.
 //!
 //! It runs as a server of the row (its own process group, killed at the
 //! end of the row, on Ctrl-C and on drop), so nothing is left behind. When
@@ -23,7 +25,9 @@ const START_LIMIT: Duration = Duration::from_secs(5);
 /// A running Redis.
 pub struct RedisServer {
     pub server: Server,
+    /// `redis://:PASSWORD@127.0.0.1:PORT`.
     pub url: String,
+    pub port: u16,
 }
 
 /// Where `redis-server` is on the `PATH`, if anywhere.
@@ -60,9 +64,11 @@ pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
         ));
     };
     let port = free_port()?;
+    let password = crate::checks::unknown_secret();
     // No snapshots, no append-only file: nothing of a row outlives it.
     let line = format!(
-        "exec '{}' --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}'",
+        "exec '{}' --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
+         --requirepass {password}",
         binary.display(),
         scratch.display()
     );
@@ -95,6 +101,7 @@ pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
     }
     Ok(RedisServer {
         server,
-        url: format!("redis://127.0.0.1:{port}"),
+        url: format!("redis://:{password}@127.0.0.1:{port}"),
+        port,
     })
 }

@@ -69,14 +69,19 @@ fn read_credential(jar: &CookieJar) -> Credential {
     let cookie = jar
         .get(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned());
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: connect
 /// The life of one socket: authenticate it, greet it, serve it, and say

@@ -88,14 +88,19 @@ fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
     if let Some(token) = token {
         return with_token(token, cookie);
     }
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: with_token
 /// The credential of an upgrade that carries a token, and perhaps a session
@@ -431,7 +436,6 @@ async fn finish(mut socket: Socket, ending: Ending) {
         Ending::TooBig => todo!("exercise 6: finish: a message too big"),
         Ending::Internal => socket.close(1011, "Internal error").await,
         Ending::FellBehind => socket.close(1013, "Try again later").await,
-        // A client that answers nothing will not answer a close either.
         Ending::Forbidden => {
             todo!("exercise 6: finish: a board the user may not see")
         }

@@ -6,7 +6,6 @@
 //! and some browsers only recently stopped sending it for another site's
 //! page. So a cookie upgrade from a foreign `Origin` is refused with 403
 //! before it becomes a socket.
-//! This is the whole server of the course.
 //!
 //! Book: "Origin checks and cross-site WebSocket hijacking" (book/src/origin-checks.md).
 //!
@@ -111,14 +110,19 @@ fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
     if let Some(token) = token {
         return with_token(token, cookie);
     }
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: with_token
 /// The credential of an upgrade that carries a token, and perhaps a session
@@ -451,7 +455,6 @@ async fn finish(mut socket: Socket, ending: Ending) {
         Ending::TooBig => socket.close(1009, "Message too big").await,
         Ending::Internal => socket.close(1011, "Internal error").await,
         Ending::FellBehind => socket.close(1013, "Try again later").await,
-        // A client that answers nothing will not answer a close either.
         Ending::Forbidden => {
             socket.send_error("Forbidden").await;
             socket.close(4003, "Forbidden").await;

@@ -49,8 +49,12 @@ enum Credential {
     Ticket(String),
     /// A `token` query parameter (even an empty one).
     Token(String),
-    /// An `Authorization` header, before it is checked.
-    Bearer(String),
+    /// An `Authorization` header, before it is checked, and the `session`
+    /// cookie that came with it (a browser adds both by itself).
+    Authorization {
+        header: String,
+        cookie: Option<String>,
+    },
     /// A bearer header's user, checked before the upgrade.
     Verified(User),
     /// A `session` cookie (even an empty one).
@@ -81,11 +85,13 @@ async fn upgrade(
     let credential = read_credential(&query, &jar, &headers);
     // A bearer header is answered here, before the upgrade: a client that
     // sends one can read an HTTP status, and a refused request never
-    // becomes a socket.
+    // becomes a socket. A header of another scheme was not meant for this
+    // server's sockets: the upgrade goes on with the cookie, if any.
     let credential = match credential {
-        Credential::Bearer(header) => match authenticate_bearer(&app, &header) {
-            Ok(Some(user)) => Credential::Verified(user),
-            Ok(None) => return bearer_refusal(),
+        Credential::Authorization { header, cookie } => match authenticate_bearer(&app, &header) {
+            Ok(BearerHeader::User(user)) => Credential::Verified(user),
+            Ok(BearerHeader::Refused) => return bearer_refusal(),
+            Ok(BearerHeader::OtherScheme) => cookie_credential(cookie),
             Err(error) => return error.into_response(),
         },
         credential => credential,
@@ -144,18 +150,24 @@ fn read_credential(query: &[(String, String)], jar: &CookieJar, headers: &Header
     if let Some(token) = token {
         return with_token(token, cookie);
     }
-    // A header that is not text cannot hold a token: checked as an empty one.
+    // A header that is not text is passed on as empty: it holds no token.
     if let Some(header) = headers.get(header::AUTHORIZATION) {
-        return Credential::Bearer(header.to_str().unwrap_or_default().to_owned());
+        let header = header.to_str().unwrap_or_default().to_owned();
+        return Credential::Authorization { header, cookie };
     }
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: with_token
 /// The credential of an upgrade that carries a token, and perhaps a session
@@ -210,9 +222,9 @@ async fn authenticate(
             user,
             session: None,
         }),
-        // Bearer headers are checked before the upgrade; one that got here
-        // unchecked is refused, never trusted.
-        Credential::Bearer(_) => Err(Rejection::InvalidToken),
+        // Authorization headers are checked before the upgrade; one that
+        // got here unchecked is refused, never trusted.
+        Credential::Authorization { .. } => Err(Rejection::InvalidToken),
         Credential::Missing => authenticate_first_message(app, socket).await,
     }
 }
@@ -282,6 +294,12 @@ async fn mint_ticket(State(app): State<App>, jar: CookieJar) -> Result<Response,
     // Whole seconds, rounded down: a ticket may expire up to a second early, never late.
     let expires_at = unix_now() + i64::try_from(ttl).unwrap_or(i64::MAX);
     app.db.with_connection(|db| {
+        // Used tickets are deleted as they are used; expired ones go here,
+        // so the table holds at most the last TICKET_TTL_SECS of minting.
+        db.execute(
+            "DELETE FROM ws_tickets WHERE expires_at <= ?1",
+            [unix_now()],
+        )?;
         db.execute(
             "INSERT INTO ws_tickets (ticket_hash, session_key, expires_at) VALUES (?1, ?2, ?3)",
             params![hash_secret(&ticket), session.key, expires_at],
@@ -331,18 +349,34 @@ fn authenticate_ticket(app: &App, ticket: &str) -> Result<Identity, Rejection> {
 }
 // ANCHOR_END: authenticate_ticket
 
+/// What an `Authorization` header on the upgrade turns out to be.
+enum BearerHeader {
+    /// A bearer token the database knows: the socket is its user's.
+    User(User),
+    /// A bearer attempt that names nobody: refused before the upgrade.
+    Refused,
+    /// Credentials of another scheme, for someone other than this socket.
+    OtherScheme,
+}
+
 // ANCHOR: authenticate_bearer
-/// The user of an `Authorization` header, checked before the upgrade; none
-/// when the header does not hold a good bearer token.
-fn authenticate_bearer(app: &App, header: &str) -> Result<Option<User>, DbError> {
-    let token = header
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match token {
-        Some(token) => app.db.token_user(token),
-        None => Ok(None),
+/// Checks an `Authorization` header before the upgrade.
+fn authenticate_bearer(app: &App, header: &str) -> Result<BearerHeader, DbError> {
+    let Some((scheme, token)) = header.split_once(' ') else {
+        // A bare "Bearer" is a bearer attempt with an empty token.
+        return Ok(if header.eq_ignore_ascii_case("bearer") {
+            BearerHeader::Refused
+        } else {
+            BearerHeader::OtherScheme
+        });
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(BearerHeader::OtherScheme);
     }
+    Ok(match app.db.token_user(token.trim())? {
+        Some(user) => BearerHeader::User(user),
+        None => BearerHeader::Refused,
+    })
 }
 // ANCHOR_END: authenticate_bearer
 
@@ -370,15 +404,35 @@ fn take_socket_slot(app: &App, identity: &Identity) -> Result<SocketSlot, Reject
 
 // ANCHOR: recheck
 /// Reads afresh what the upgrade decided, before a message is acted on.
-fn recheck(app: &App, user: &User, message: &ClientMessage) -> Result<(), Ending> {
+fn recheck(
+    app: &App,
+    user: &User,
+    mailbox: &Mailbox,
+    message: &ClientMessage,
+) -> Result<(), Ending> {
     // Exercise 9: the user may have been deleted since the socket opened,
-    // and a typing user may have been removed from the board. Read both
-    // afresh and end the socket when they no longer hold, with the
-    // contract's answers.
+    // and a user typing in a board this socket joined may have been
+    // removed from it. Read both afresh and end the socket when they no
+    // longer hold, with the contract's answers. (Typing in a board not
+    // joined keeps its answer from exercise 3.)
     // Book: book/src/long-lived.md#a-decision-goes-stale
     todo!("exercise 9: recheck: read the user and the membership afresh")
 }
 // ANCHOR_END: recheck
+
+// ANCHOR: recheck_listener
+/// Reads afresh, at every ping tick, what lets this socket go on hearing
+/// its boards, whether or not it ever sends anything.
+fn recheck_listener(app: &App, identity: &Identity, mailbox: &Mailbox) -> Result<(), Ending> {
+    // Exercise 9: a socket that only listens sends nothing to trigger a
+    // re-check, yet it goes on receiving its boards. At every tick, read
+    // afresh whatever lets it: its session (a cookie or ticket socket),
+    // its user, its user's membership of each board it is in; end it with
+    // the contract's answer when one no longer holds.
+    // Book: book/src/long-lived.md#the-socket-that-only-listens
+    todo!("exercise 9: recheck_listener: what a listening socket relies on, read afresh")
+}
+// ANCHOR_END: recheck_listener
 
 // ANCHOR: send_authenticated
 /// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.
@@ -552,7 +606,9 @@ async fn serve_socket(
             },
             () = &mut session_ended => return Ending::SessionEnded,
             () = app.shutting_down() => return Ending::ShuttingDown,
-            // Exercise 9: (heartbeat) the ping, and the end of a silent socket.
+            // Exercise 9: (heartbeat) the ping; at the same tick, the re-check
+            // of a socket that only listens (`recheck_listener` below is
+            // yours too); and the end of a silent socket.
         }
     }
 }

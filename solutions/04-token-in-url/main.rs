@@ -84,14 +84,19 @@ fn read_credential(query: &[(String, String)], jar: &CookieJar) -> Credential {
     if let Some(token) = token {
         return with_token(token, cookie);
     }
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: with_token
 /// The credential of an upgrade that carries a token, and perhaps a session

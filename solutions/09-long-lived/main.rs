@@ -49,8 +49,12 @@ enum Credential {
     Ticket(String),
     /// A `token` query parameter (even an empty one).
     Token(String),
-    /// An `Authorization` header, before it is checked.
-    Bearer(String),
+    /// An `Authorization` header, before it is checked, and the `session`
+    /// cookie that came with it (a browser adds both by itself).
+    Authorization {
+        header: String,
+        cookie: Option<String>,
+    },
     /// A bearer header's user, checked before the upgrade.
     Verified(User),
     /// A `session` cookie (even an empty one).
@@ -81,11 +85,13 @@ async fn upgrade(
     let credential = read_credential(&query, &jar, &headers);
     // A bearer header is answered here, before the upgrade: a client that
     // sends one can read an HTTP status, and a refused request never
-    // becomes a socket.
+    // becomes a socket. A header of another scheme was not meant for this
+    // server's sockets: the upgrade goes on with the cookie, if any.
     let credential = match credential {
-        Credential::Bearer(header) => match authenticate_bearer(&app, &header) {
-            Ok(Some(user)) => Credential::Verified(user),
-            Ok(None) => return bearer_refusal(),
+        Credential::Authorization { header, cookie } => match authenticate_bearer(&app, &header) {
+            Ok(BearerHeader::User(user)) => Credential::Verified(user),
+            Ok(BearerHeader::Refused) => return bearer_refusal(),
+            Ok(BearerHeader::OtherScheme) => cookie_credential(cookie),
             Err(error) => return error.into_response(),
         },
         credential => credential,
@@ -144,18 +150,24 @@ fn read_credential(query: &[(String, String)], jar: &CookieJar, headers: &Header
     if let Some(token) = token {
         return with_token(token, cookie);
     }
-    // A header that is not text cannot hold a token: checked as an empty one.
+    // A header that is not text is passed on as empty: it holds no token.
     if let Some(header) = headers.get(header::AUTHORIZATION) {
-        return Credential::Bearer(header.to_str().unwrap_or_default().to_owned());
+        let header = header.to_str().unwrap_or_default().to_owned();
+        return Credential::Authorization { header, cookie };
     }
-    // An empty cookie is still a cookie: it names a session (one that does
-    // not exist), which is not the same as bringing no credential at all.
+    cookie_credential(cookie)
+}
+// ANCHOR_END: read_credential
+
+/// The credential of a `session` cookie, or none without one. An empty
+/// cookie is still a cookie: it names a session (one that does not exist),
+/// which is not the same as bringing no credential at all.
+fn cookie_credential(cookie: Option<String>) -> Credential {
     match cookie {
         Some(session_id) => Credential::Cookie(session_id),
         None => Credential::Missing,
     }
 }
-// ANCHOR_END: read_credential
 
 // ANCHOR: with_token
 /// The credential of an upgrade that carries a token, and perhaps a session
@@ -210,9 +222,9 @@ async fn authenticate(
             user,
             session: None,
         }),
-        // Bearer headers are checked before the upgrade; one that got here
-        // unchecked is refused, never trusted.
-        Credential::Bearer(_) => Err(Rejection::InvalidToken),
+        // Authorization headers are checked before the upgrade; one that
+        // got here unchecked is refused, never trusted.
+        Credential::Authorization { .. } => Err(Rejection::InvalidToken),
         Credential::Missing => authenticate_first_message(app, socket).await,
     }
 }
@@ -282,6 +294,12 @@ async fn mint_ticket(State(app): State<App>, jar: CookieJar) -> Result<Response,
     // Whole seconds, rounded down: a ticket may expire up to a second early, never late.
     let expires_at = unix_now() + i64::try_from(ttl).unwrap_or(i64::MAX);
     app.db.with_connection(|db| {
+        // Used tickets are deleted as they are used; expired ones go here,
+        // so the table holds at most the last TICKET_TTL_SECS of minting.
+        db.execute(
+            "DELETE FROM ws_tickets WHERE expires_at <= ?1",
+            [unix_now()],
+        )?;
         db.execute(
             "INSERT INTO ws_tickets (ticket_hash, session_key, expires_at) VALUES (?1, ?2, ?3)",
             params![hash_secret(&ticket), session.key, expires_at],
@@ -331,18 +349,34 @@ fn authenticate_ticket(app: &App, ticket: &str) -> Result<Identity, Rejection> {
 }
 // ANCHOR_END: authenticate_ticket
 
+/// What an `Authorization` header on the upgrade turns out to be.
+enum BearerHeader {
+    /// A bearer token the database knows: the socket is its user's.
+    User(User),
+    /// A bearer attempt that names nobody: refused before the upgrade.
+    Refused,
+    /// Credentials of another scheme, for someone other than this socket.
+    OtherScheme,
+}
+
 // ANCHOR: authenticate_bearer
-/// The user of an `Authorization` header, checked before the upgrade; none
-/// when the header does not hold a good bearer token.
-fn authenticate_bearer(app: &App, header: &str) -> Result<Option<User>, DbError> {
-    let token = header
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match token {
-        Some(token) => app.db.token_user(token),
-        None => Ok(None),
+/// Checks an `Authorization` header before the upgrade.
+fn authenticate_bearer(app: &App, header: &str) -> Result<BearerHeader, DbError> {
+    let Some((scheme, token)) = header.split_once(' ') else {
+        // A bare "Bearer" is a bearer attempt with an empty token.
+        return Ok(if header.eq_ignore_ascii_case("bearer") {
+            BearerHeader::Refused
+        } else {
+            BearerHeader::OtherScheme
+        });
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(BearerHeader::OtherScheme);
     }
+    Ok(match app.db.token_user(token.trim())? {
+        Some(user) => BearerHeader::User(user),
+        None => BearerHeader::Refused,
+    })
 }
 // ANCHOR_END: authenticate_bearer
 
@@ -368,11 +402,17 @@ fn take_socket_slot(app: &App, identity: &Identity) -> Result<SocketSlot, Reject
 
 // ANCHOR: recheck
 /// Reads afresh what the upgrade decided, before a message is acted on.
-fn recheck(app: &App, user: &User, message: &ClientMessage) -> Result<(), Ending> {
+fn recheck(
+    app: &App,
+    user: &User,
+    mailbox: &Mailbox,
+    message: &ClientMessage,
+) -> Result<(), Ending> {
     if app.db.user(&user.id)?.is_none() {
         return Err(Ending::UserGone);
     }
     if let ClientMessage::Typing { board_id } = message
+        && app.rooms.contains(board_id, mailbox.id)
         && !app.db.is_member(board_id, &user.id)?
     {
         return Err(Ending::Forbidden);
@@ -380,6 +420,30 @@ fn recheck(app: &App, user: &User, message: &ClientMessage) -> Result<(), Ending
     Ok(())
 }
 // ANCHOR_END: recheck
+
+// ANCHOR: recheck_listener
+/// Reads afresh, at every ping tick, what lets this socket go on hearing
+/// its boards, whether or not it ever sends anything.
+fn recheck_listener(app: &App, identity: &Identity, mailbox: &Mailbox) -> Result<(), Ending> {
+    if let Some(session) = &identity.session
+        && app
+            .db
+            .session_by_key(&session.key)?
+            .is_none_or(|session| session.is_expired())
+    {
+        return Err(Ending::SessionEnded);
+    }
+    if app.db.user(&identity.user.id)?.is_none() {
+        return Err(Ending::UserGone);
+    }
+    for board_id in app.rooms.boards_of(mailbox.id) {
+        if !app.db.is_member(&board_id, &identity.user.id)? {
+            return Err(Ending::Forbidden);
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: recheck_listener
 
 // ANCHOR: send_authenticated
 /// Tells the client who it is: `{"type":"authenticated","user":{"id":..,"name":..}}`.
@@ -546,7 +610,12 @@ async fn serve_socket(
             },
             () = &mut session_ended => return Ending::SessionEnded,
             () = app.shutting_down() => return Ending::ShuttingDown,
-            _ = pings.tick() => socket.ping().await,
+            _ = pings.tick() => {
+                if let Err(ending) = recheck_listener(app, identity, mailbox) {
+                    return ending;
+                }
+                socket.ping().await;
+            }
             // A pong counts as hearing from the client but does not wake this
             // loop, so the deadline is checked again when it comes.
             () = tokio::time::sleep(silence_allowed) => {
@@ -575,7 +644,7 @@ async fn handle_text(
             return Ok(());
         }
     };
-    recheck(app, user, &message)?;
+    recheck(app, user, mailbox, &message)?;
     match message {
         ClientMessage::Join { board_id } => {
             if !app.db.is_member(&board_id, &user.id)? {

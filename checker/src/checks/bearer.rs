@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use super::origin::BROWSER_AUTHORIZATION;
 use super::{Ctx, ensure, member, other_member, unknown_secret};
 use crate::client::Upgrade;
 use crate::report::Failure;
@@ -27,11 +28,21 @@ pub static ROWS: &[Row] = &[
         id: "bearer.invalid",
         exercise: 8,
         retired_after: None,
-        name: "a wrong, empty or non-Bearer Authorization header gets 401 with WWW-Authenticate: Bearer, no upgrade",
+        name: "a Bearer header with a wrong or empty token gets 401 with WWW-Authenticate: Bearer, no upgrade",
         book: "tickets.md#the-bearer-header",
         setup: SIGNED_IN,
         hint: "In bearer_refusal, answer 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer; upgrade sends it, before any socket, whenever authenticate_bearer finds no user, whatever cookie comes with the header.",
         check: check!(invalid),
+    },
+    Row {
+        id: "bearer.basic-ignored",
+        exercise: 8,
+        retired_after: None,
+        name: "a Basic or Negotiate Authorization header is not a bearer attempt: the session cookie beside it authenticates",
+        book: "tickets.md#the-bearer-header",
+        setup: SIGNED_IN,
+        hint: "In authenticate_bearer, only the Bearer scheme (in any letter case) is a bearer attempt; a header of another scheme is credentials a browser added by itself, so the upgrade goes on with the cookie, never a 401.",
+        check: check!(basic_ignored),
     },
 ];
 
@@ -56,12 +67,9 @@ pub async fn ok(ctx: Ctx) -> Result<(), Failure> {
 pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
-    let token = ctx.issue_token(&session).await?;
-    let headers = [
-        format!("Bearer {}", unknown_secret()),
-        "Bearer ".to_owned(),
-        format!("Basic {token}"),
-    ];
+    // The session cookie rides along: a bad bearer header never falls back
+    // to it.
+    let headers = [format!("Bearer {}", unknown_secret()), "Bearer ".to_owned()];
     for header in &headers {
         let upgrade = Upgrade::bare()
             .header("Authorization", header)
@@ -81,6 +89,20 @@ pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
                 response.header("www-authenticate").unwrap_or("none")
             ),
         )?;
+    }
+    Ok(())
+}
+
+pub async fn basic_ignored(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = ctx.login(user).await?;
+    for authorization in BROWSER_AUTHORIZATION {
+        ctx.authenticated(
+            user.username,
+            Upgrade::cookie(&session).header("Authorization", authorization),
+            user,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -62,6 +62,23 @@ pub static ROWS: &[Row] = &[
         hint: "The Origin check in upgrade is for cookie upgrades only: a browser attaches neither a ticket nor an Authorization header on its own, so those upgrades skip it even with a cookie alongside.",
         check: check!(ticket_exempt),
     },
+    Row {
+        id: "origin.basic-checked",
+        exercise: 8,
+        retired_after: None,
+        name: "a cookie upgrade with a Basic or Negotiate Authorization header from a foreign Origin is refused with 403",
+        book: "tickets.md#the-bearer-header",
+        setup: SIGNED_IN,
+        hint: "A browser behind HTTP authentication adds a Basic or Negotiate Authorization header by itself, with the cookie: in authenticate_bearer, such a header is not a bearer attempt, so the upgrade stays a cookie upgrade and upgrade checks its Origin.",
+        check: check!(basic_checked),
+    },
+];
+
+/// `Authorization` headers a browser adds to every request by itself behind
+/// HTTP authentication: none of them is a bearer attempt.
+pub const BROWSER_AUTHORIZATION: [&str; 2] = [
+    "Basic YWxpY2U6cHc=",
+    "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu",
 ];
 
 const FOREIGN: &str = "http://evil.example";
@@ -249,5 +266,21 @@ pub async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
         .header("Origin", FOREIGN);
     let outcome = expect_accepted(&ctx, by_header, user).await;
     cases.record(&format!("bearer header, Origin: {FOREIGN}"), outcome);
+    cases.finish()
+}
+
+pub async fn basic_checked(ctx: Ctx) -> Result<(), Failure> {
+    let session = ctx.login(member()).await?;
+    let mut cases = Cases::new(&ctx);
+    for authorization in BROWSER_AUTHORIZATION {
+        let upgrade = Upgrade::cookie(&session)
+            .header("Authorization", authorization)
+            .header("Origin", FOREIGN);
+        let outcome = expect_forbidden_origin(&ctx, upgrade).await;
+        cases.record(
+            &format!("cookie and Authorization: {authorization}, Origin: {FOREIGN}"),
+            outcome,
+        );
+    }
     cases.finish()
 }

@@ -56,10 +56,10 @@ pub static ROWS: &[Row] = &[
         id: "rooms.typing-not-joined",
         exercise: 3,
         retired_after: None,
-        name: "typing in a board not joined → Not in board, socket stays open",
+        name: "typing in a board not joined, even one the user may not see → Not in board, socket stays open",
         book: "rooms.md#typing",
         setup: SIGNED_IN,
-        hint: "In handle_text, typing in a board the socket has not joined gets {\"error\":\"Not in board\"}, and the socket stays open.",
+        hint: "In handle_text, typing in a board the socket has not joined gets {\"error\":\"Not in board\"}, and the socket stays open; whether the user is a member of that board does not change the answer (recheck reads memberships only for boards the socket joined).",
         check: check!(typing_not_joined),
     },
     Row {
@@ -208,10 +208,14 @@ pub async fn typing(ctx: Ctx) -> Result<(), Failure> {
     carol.probe().await
 }
 
+/// Bob may see board-1 but not board-2: neither was joined, so both get
+/// the same answer.
 pub async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
-    let mut ws = ctx.cookie_socket(member()).await?;
-    ws.send_json(&message("typing", BOARD_1)).await?;
-    ws.expect_json(&error("Not in board")).await?;
+    let mut ws = ctx.cookie_socket(&BOB).await?;
+    for board in [BOARD_1, BOARD_2] {
+        ws.send_json(&message("typing", board)).await?;
+        ws.expect_json(&error("Not in board")).await?;
+    }
     ws.probe().await
 }
 

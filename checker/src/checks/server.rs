@@ -93,6 +93,16 @@ pub static ROWS: &[Row] = &[
         hint: "board checks REDIS_URL in the exercises; a server of your own checks its scheme and connects to it before the listening line, and treats either failure as a bad setting.",
         check: check!(bad_redis_url),
     },
+    Row {
+        id: "server.redis-password",
+        exercise: 10,
+        retired_after: None,
+        name: "a REDIS_URL whose password Redis refuses, or that has none, ends the process with an error naming it, never showing the password",
+        book: "two-servers.md#the-bus-is-a-trust-boundary",
+        setup: Setup::OwnServers,
+        hint: "board connects to REDIS_URL in the exercises and hides its password in errors; a server of your own authenticates to Redis before the listening line, treats a refused password as a bad setting, and prints the URL, if at all, without its password.",
+        check: check!(redis_password),
+    },
 ];
 
 /// The contract: bad settings end the process within 2 seconds of its start. A
@@ -119,6 +129,8 @@ pub async fn listening(ctx: Ctx) -> Result<(), Failure> {
 pub struct BadSetting {
     pub settings: Vec<(&'static str, String)>,
     pub named: &'static str,
+    /// A part of the value that must appear nowhere in the output.
+    pub secret: Option<String>,
 }
 
 impl BadSetting {
@@ -126,7 +138,14 @@ impl BadSetting {
         BadSetting {
             settings: vec![(name, value.to_owned())],
             named: name,
+            secret: None,
         }
+    }
+
+    /// The same, with `secret` (a part of the value) never to be printed.
+    pub fn hiding(mut self, secret: &str) -> Self {
+        self.secret = Some(secret.to_owned());
+        self
     }
 }
 
@@ -141,8 +160,13 @@ pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Fa
             .collect();
         let request = Sent::start(&settings);
         let expected = format!(
-            "a non-zero exit within 2 s, no listening line, and a last stderr line naming {}",
-            case.named
+            "a non-zero exit within 2 s, no listening line, and a last stderr line naming {}{}",
+            case.named,
+            if case.secret.is_some() {
+                ", without the password anywhere in the output"
+            } else {
+                ""
+            }
         );
         let spawned = ctx.spawn(&database, &settings)?;
         let server = spawned.server();
@@ -153,6 +177,10 @@ pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Fa
             .lines()
             .next()
             .is_some_and(|line| line.starts_with("listening on"));
+        let shown_secret = case
+            .secret
+            .as_deref()
+            .and_then(|secret| output.lines().find(|line| line.contains(secret)));
         let got = match status {
             None if listened => Some("it printed the listening line and kept running".to_owned()),
             None => Some("it was still running after 2 s".to_owned()),
@@ -177,7 +205,8 @@ pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Fa
                         "{}, last stderr line: {last}",
                         describe_status(status)
                     )),
-                    (None, Some(_)) => None,
+                    (None, Some(_)) => shown_secret
+                        .map(|line| format!("the password in its output: {}", line.trim())),
                 }
             }
         };
@@ -298,6 +327,23 @@ pub async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
     let cases = vec![
         BadSetting::new("REDIS_URL", "http://127.0.0.1:6379"),
         BadSetting::new("REDIS_URL", &unreachable),
+    ];
+    expect_refusals(&ctx, cases).await
+}
+
+pub async fn redis_password(ctx: Ctx) -> Result<(), Failure> {
+    let redis = crate::redis_server::start(&ctx.env().dir).await?;
+    let port = redis.port;
+    ctx.keep(redis.server);
+    let wrong = crate::checks::unknown_secret();
+    let cases = vec![
+        BadSetting::new("REDIS_URL", &format!("redis://:{wrong}@127.0.0.1:{port}")).hiding(&wrong),
+        BadSetting::new(
+            "REDIS_URL",
+            &format!("redis://default:{wrong}@127.0.0.1:{port}"),
+        )
+        .hiding(&wrong),
+        BadSetting::new("REDIS_URL", &format!("redis://127.0.0.1:{port}")),
     ];
     expect_refusals(&ctx, cases).await
 }

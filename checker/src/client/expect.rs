@@ -13,10 +13,30 @@ use crate::report::Failure;
 impl Ws {
     /// The next frame must be JSON matching `expected` (extra fields allowed).
     pub async fn expect_json(&mut self, expected: &Value) -> Result<Value, Failure> {
-        let event = self.next_event(FRAME_LIMIT).await;
+        self.json_frame(expected, FRAME_LIMIT, format!("frame {expected}"))
+            .await
+    }
+
+    /// Like [`Ws::expect_json`] with a custom bound.
+    pub async fn expect_json_within(
+        &mut self,
+        expected: &Value,
+        limit: Duration,
+    ) -> Result<Value, Failure> {
+        let description = format!("frame {expected} within {}", seconds(limit));
+        self.json_frame(expected, limit, description).await
+    }
+
+    async fn json_frame(
+        &mut self,
+        expected: &Value,
+        limit: Duration,
+        description: String,
+    ) -> Result<Value, Failure> {
+        let event = self.next_event(limit).await;
         match event.json() {
             Some(got) if matches(expected, &got) => Ok(got),
-            _ => Err(self.unexpected(format!("frame {expected}"), &event)),
+            _ => Err(self.unexpected(description, &event)),
         }
     }
 

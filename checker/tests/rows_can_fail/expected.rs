@@ -109,7 +109,10 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
     ),
     (
         "rooms.typing-not-joined",
-        &[r#"expected: frame {"error":"Not in board"}"#],
+        &[
+            r#"bob → {"boardId":"board-2","type":"typing"}"#,
+            r#"expected: frame {"error":"Not in board"}"#,
+        ],
     ),
     (
         "rooms.leave",
@@ -361,6 +364,10 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bearer.basic-ignored",
+        &["Authorization: Basic ", "expected: the upgrade to succeed"],
+    ),
+    (
         "logs.ticket-redacted",
         &[
             "expected: no ticket or token value in stdout or stderr",
@@ -373,6 +380,13 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
             "GET /ws?ticket=",
             "Origin: http://evil.example",
             "expected: the upgrade to succeed",
+        ],
+    ),
+    (
+        "origin.basic-checked",
+        &[
+            "Authorization: Basic ",
+            r#"expected: HTTP 403, Content-Type: application/json, body {"error":"Forbidden origin"}"#,
         ],
     ),
     (
@@ -417,6 +431,18 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         &[r#"expected: frame {"error":"Forbidden"}"#],
     ),
     (
+        "recheck.listener-user",
+        &[r#"expected: frame {"error":"User not found"} within 1.5 s"#],
+    ),
+    (
+        "recheck.listener-membership",
+        &[r#"expected: frame {"error":"Forbidden"} within 1.5 s"#],
+    ),
+    (
+        "recheck.listener-session",
+        &["expected: close 4002 'Session expired'"],
+    ),
+    (
         "limits.sockets-per-user",
         &[
             "expected: close 1008 'Too many connections'",
@@ -435,6 +461,13 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         &[
             "request: start the server with REDIS_URL=",
             "a last stderr line naming REDIS_URL",
+        ],
+    ),
+    (
+        "server.redis-password",
+        &[
+            "without the password anywhere in the output",
+            "got: the password in its output: ",
         ],
     ),
     (

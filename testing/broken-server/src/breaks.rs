@@ -85,7 +85,7 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
     ),
     (
         "rooms.typing-not-joined",
-        "typing outside a board is ignored silently",
+        "typing in a board not joined reads the membership first: a board the user may not see gets Forbidden",
     ),
     ("rooms.leave", "the leaver hears its own user_left"),
     ("rooms.close", "a closing socket leaves no board"),
@@ -223,12 +223,20 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "the 401 for a bad header lacks WWW-Authenticate",
     ),
     (
+        "bearer.basic-ignored",
+        "any Authorization header is a bearer attempt: Basic gets 401",
+    ),
+    (
         "logs.ticket-redacted",
         "ticket upgrades are logged with their raw URL",
     ),
     (
         "origin.ticket-exempt",
         "ticket and bearer upgrades are Origin-checked too",
+    ),
+    (
+        "origin.basic-checked",
+        "any Authorization header exempts a cookie upgrade from the Origin check",
     ),
     ("page.served", "the page loads its script from a CDN"),
     (
@@ -256,6 +264,18 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "membership is checked only when joining",
     ),
     (
+        "recheck.listener-user",
+        "the ping tick does not read the user again",
+    ),
+    (
+        "recheck.listener-membership",
+        "the ping tick does not read the memberships again",
+    ),
+    (
+        "recheck.listener-session",
+        "the ping tick does not read the session again",
+    ),
+    (
         "limits.sockets-per-user",
         "a socket claims its place after the greeting",
     ),
@@ -266,6 +286,10 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
     (
         "server.bad-redis-url",
         "a Redis that cannot be used is warned about; the process works alone",
+    ),
+    (
+        "server.redis-password",
+        "a refused REDIS_URL is printed whole, password and all",
     ),
     (
         "cluster.rooms",

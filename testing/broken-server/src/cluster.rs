@@ -30,6 +30,10 @@ pub(crate) async fn connect(url: Option<&str>) -> Result<Option<Bus>, board::con
             tracing::warn!("{error}; working alone");
             Ok(None)
         }
+        Err(error) if broken("server.redis-password") => Err(board::config::ConfigError {
+            setting: "REDIS_URL",
+            problem: format!("cannot use {url}: {}", error.problem),
+        }),
         Err(error) => Err(error),
     }
 }

@@ -63,7 +63,14 @@ pub(crate) async fn converse(
             }
             beat = heartbeat.next(silent_for) => {
                 match beat {
-                    Beat::Ping if heartbeat.pings() => socket.ping().await,
+                    Beat::Ping if heartbeat.pings() => {
+                        if let Err(goodbye) =
+                            long_lived::recheck_listener(app, user, session, mailbox.id)
+                        {
+                            return Some(goodbye);
+                        }
+                        socket.ping().await;
+                    }
                     Beat::Ping => {}
                     Beat::Deadline if heartbeat.gone_silent(socket.silent_for()) => {
                         return Some(PING_TIMEOUT);
@@ -120,7 +127,7 @@ async fn act(
 ) -> Result<(), Goodbye> {
     let error = match ClientMessage::parse(text) {
         Ok(message) => {
-            long_lived::recheck(app, user, &message)?;
+            long_lived::recheck(app, user, mailbox.id, &message)?;
             return obey(app, socket, user, mailbox, message).await;
         }
         Err(BadMessage::InvalidMessage) if broken("messages.invalid-message") => {
@@ -188,7 +195,6 @@ async fn obey(
                 cluster::broadcast(app, &board, me, &typing).await;
             }
         }
-        ClientMessage::Typing { .. } if broken("rooms.typing-not-joined") => {}
         ClientMessage::Leave { board_id: board } => match app.rooms.leave(&board, me) {
             Some(here) => {
                 seats().retain(|(seat, socket, _)| !(*seat == board && *socket == me));

@@ -1,20 +1,22 @@
 //! Exercise 9: what keeps a long-lived socket honest (heartbeats, a fresh
-//! check before every message, the per-user socket limit, the message rate),
-//! with the breaks of their rows. `main.rs`'s serve loop asks [`Heartbeat`]
-//! when to ping and when to give up, and calls [`recheck`] and
-//! [`socket_slot`] at the points the contract names.
+//! check before every message and at every ping tick, the per-user socket
+//! limit, the message rate), with the breaks of their rows. `main.rs`'s
+//! serve loop asks [`Heartbeat`] when to ping and when to give up, and calls
+//! [`recheck`], [`recheck_listener`] and [`socket_slot`] at the points the
+//! contract names.
 
 use std::time::Duration;
 
 use board::{
     App,
-    db::User,
+    db::{Session, User},
     limits::{SocketSlot, TokenBucket},
     message::ClientMessage,
+    rooms::SocketId,
 };
 use tokio::time::{Instant, Interval};
 
-use crate::{FORBIDDEN, Goodbye, broken};
+use crate::{ENDED, FORBIDDEN, Goodbye, broken};
 
 pub(crate) const TOO_MANY: Goodbye = (None, 1008, "Too many connections");
 pub(crate) const USER_GONE: Goodbye = (Some("User not found"), 4001, "User not found");
@@ -104,16 +106,54 @@ impl Heartbeat {
 }
 
 /// Reads afresh what the upgrade decided before `message` is acted on: the
-/// user still exists, and a typing user is still a member of the board.
-pub(crate) fn recheck(app: &App, user: &User, message: &ClientMessage) -> Result<(), Goodbye> {
+/// user still exists, and a user typing in a board the socket joined is
+/// still a member of it. (The `rooms.typing-not-joined` break reads the
+/// membership of a board not joined too.)
+pub(crate) fn recheck(
+    app: &App,
+    user: &User,
+    socket: SocketId,
+    message: &ClientMessage,
+) -> Result<(), Goodbye> {
     if !broken("recheck.deleted-user") && matches!(app.db.user(&user.id), Ok(None)) {
         return Err(USER_GONE);
     }
     if let ClientMessage::Typing { board_id } = message
+        && (app.rooms.contains(board_id, socket) || broken("rooms.typing-not-joined"))
         && !broken("recheck.membership")
         && matches!(app.db.is_member(board_id, &user.id), Ok(false))
     {
         return Err(FORBIDDEN);
+    }
+    Ok(())
+}
+
+/// At every ping tick, reads afresh what a socket that only listens relies
+/// on: its session (cookie and ticket sockets), its user, and its user's
+/// membership of each board it is in. A database that cannot answer ends
+/// nothing: the next tick asks again.
+pub(crate) fn recheck_listener(
+    app: &App,
+    user: &User,
+    session: Option<&Session>,
+    socket: SocketId,
+) -> Result<(), Goodbye> {
+    if let Some(session) = session
+        && !broken("recheck.listener-session")
+        && let Ok(current) = app.db.session_by_key(&session.key)
+        && current.is_none_or(|current| current.is_expired())
+    {
+        return Err(ENDED);
+    }
+    if !broken("recheck.listener-user") && matches!(app.db.user(&user.id), Ok(None)) {
+        return Err(USER_GONE);
+    }
+    if !broken("recheck.listener-membership") {
+        for board_id in app.rooms.boards_of(socket) {
+            if matches!(app.db.is_member(&board_id, &user.id), Ok(false)) {
+                return Err(FORBIDDEN);
+            }
+        }
     }
     Ok(())
 }

@@ -225,9 +225,12 @@ async fn upgrade(
     let cookie = jar
         .get(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned());
-    // The contract's order: ticket, token, Authorization header, cookie.
-    let bearer = match headers.get(header::AUTHORIZATION) {
-        Some(header) if ticket.is_none() && token.is_none() => {
+    // The contract's order: ticket, token, Authorization: Bearer, cookie.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .filter(|_| ticket.is_none() && token.is_none());
+    let bearer = match authorization {
+        Some(header) if tickets::is_bearer_attempt(header) => {
             let Some(user) = tickets::bearer(&app, header) else {
                 return tickets::refusal();
             };
@@ -235,7 +238,9 @@ async fn upgrade(
         }
         _ => None,
     };
-    let exempt = ticket.is_some() || bearer.is_some();
+    let exempt = ticket.is_some()
+        || bearer.is_some()
+        || (authorization.is_some() && broken("origin.basic-checked"));
     let origin_matters = broken("origin.token-exempt")
         || (broken("origin.ticket-exempt") && exempt)
         || (!exempt && token.is_none() && cookie.is_some());

@@ -168,6 +168,19 @@ fn delete(app: &App, hash: &str) -> Result<(), DbError> {
         .map(|_| ())
 }
 
+/// Whether an `Authorization` header chooses the bearer approach: the
+/// Bearer scheme only, since a browser adds Basic and Negotiate by itself
+/// (the `bearer.basic-ignored` break takes every header for one).
+pub(crate) fn is_bearer_attempt(header: &HeaderValue) -> bool {
+    let scheme = header
+        .to_str()
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        .unwrap_or_default();
+    scheme.eq_ignore_ascii_case("bearer") || broken("bearer.basic-ignored")
+}
+
 /// An `Authorization` header, checked before the upgrade: the bearer
 /// token's user, or none (then [`refusal`] refuses the upgrade).
 pub(crate) fn bearer(app: &App, header: &HeaderValue) -> Option<User> {

@@ -10,7 +10,10 @@
 //! is split: one half is read, the other written, both inside one
 //! `select!` together with stdin and Ctrl-C. What the two share is reused:
 //! the bounds ([`REQUEST_LIMIT`], [`FRAME_LIMIT`]) and the wording of
-//! closes and binary frames ([`Event::describe`]).
+//! closes and binary frames ([`Event::describe`]). Like the rows' client,
+//! it answers a server's close the moment it reads it and then ends the
+//! connection, as a browser does: a server may leave its boards only once
+//! that answer (or the end of the connection) has come.
 //!
 //! stdin is read on a thread of its own, as tokio recommends for
 //! interactive input: a blocking read that never ends (a terminal nobody
@@ -195,8 +198,7 @@ pub(crate) async fn converse(socket: Socket, first_frame: Option<&str>) -> u8 {
         }
     };
     match ending {
-        // Reading on lets tungstenite send its answer to the server's close.
-        Ending::ByServer => drain(&mut frames).await,
+        Ending::ByServer => answer(&mut sink).await,
         Ending::EndOfInput | Ending::Interrupted => close(&mut sink, &mut frames).await,
     }
     match ending {
@@ -281,12 +283,13 @@ async fn close(sink: &mut SplitSink<Socket, Message>, frames: &mut SplitStream<S
     }
 }
 
-/// Reads what is left after the server's close, at most [`FRAME_LIMIT`].
-async fn drain(frames: &mut SplitStream<Socket>) {
-    let _ = timeout(FRAME_LIMIT, async {
-        while let Some(Ok(_)) = frames.next().await {}
-    })
-    .await;
+/// Answers the server's close at once, as a browser does: tungstenite
+/// queued its answer (echoing the code) when it read the close, and sends it
+/// only on a flush, a write or the next read. The connection ends when
+/// [`converse`] returns and drops the socket. After a connection that ended
+/// without a close, or a failed send, the flush fails, which changes nothing.
+async fn answer(sink: &mut SplitSink<Socket, Message>) {
+    let _ = timeout(REQUEST_LIMIT, sink.flush()).await;
 }
 
 /// The lines of stdin, read on a thread of their own; the channel closes

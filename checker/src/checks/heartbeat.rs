@@ -2,9 +2,9 @@
 //! and announced, an answering socket kept (exercise 9).
 //!
 //! Each row's server pings every 200 ms, so the whole module waits about a
-//! second and a half. A socket "stops answering" by not being read: the
-//! WebSocket client answers a ping only when it reads, as a browser tab on a
-//! machine that went to sleep would not.
+//! second and a half. A socket "stops answering" when its client stops
+//! reading it ([`Ws::stop_reading`]): the client answers a ping only while it
+//! reads, as a browser tab on a machine that went to sleep would not.
 
 use std::time::{Duration, Instant};
 
@@ -108,14 +108,15 @@ async fn listener_and_silent(ctx: &Ctx) -> Result<(Ws, &'static User, Ws, Instan
         .authenticated(silent.username, Upgrade::cookie(&silent_session), silent)
         .await?;
     join(&mut silent_ws, BOARD_1, 2).await?;
+    silent_ws.stop_reading();
     let last_frame = Instant::now();
     listener.expect_json(&user_joined(silent, 2)).await?;
     Ok((listener, silent, silent_ws, last_frame))
 }
 
 pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
-    // The silent socket's last frame was its join: from then on it is not
-    // read, so it answers no ping.
+    // The silent socket's last frame was its join: from then on its client
+    // reads nothing, so it answers no ping.
     let (mut listener, silent, silent_ws, last_frame) = listener_and_silent(&ctx).await?;
     let earliest = INTERVAL * 2 - SLACK;
     let latest = INTERVAL * 2 + Duration::from_secs(1) + SLACK;

@@ -1,11 +1,29 @@
 //! One WebSocket connection of a row on tokio-tungstenite: what its upgrade
 //! carries, the events a report names, and the frames it sends and reads.
+//!
+//! A browser reads its sockets all the time, whatever the page is doing, so
+//! it answers a server's close frame the moment it arrives and then ends the
+//! connection. A row reads a socket only when it expects something of it,
+//! and tokio-tungstenite sends its answer to a close only on the next read,
+//! write or flush: a socket the row is not reading (or has finished with)
+//! would leave the server's close unanswered. Some servers leave their
+//! boards only once the closing handshake is done (Node's `ws` waits up to
+//! 30 s for it), so the checker would grade their library, not them.
+//!
+//! So each socket is owned by a task of its own ([`drive`]) that reads it
+//! continuously, as a browser does, and hands the row what arrived through
+//! a channel; the row's sends go through the task too. When a close frame
+//! arrives, the task sends the library's answer (which echoes the server's
+//! code, RFC 6455 5.5.1) at once and drops the connection, whatever the row
+//! does next. Reading continuously also answers pings; a row that needs a
+//! socket to stop answering them says so with [`Ws::stop_reading`].
 
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -133,7 +151,8 @@ pub enum Event {
     Text(String),
     Binary(usize),
     Close(Option<(u16, String)>),
-    /// The connection ended without a close frame (or failed).
+    /// The connection ended without a close frame (or failed), or had
+    /// already ended when the row looked.
     Ended(String),
     Silence(Duration),
 }
@@ -162,12 +181,83 @@ impl Event {
     }
 }
 
+/// What the socket's task hands the row, in the order it arrived.
+enum Arrival {
+    Ping,
+    /// A text, binary or close frame, or the end of the connection.
+    Event(Event),
+}
+
+/// What the row asks of the socket's task.
+enum Command {
+    /// Send a frame; the answer says whether it went out.
+    Send(Message, oneshot::Sender<Result<(), tungstenite::Error>>),
+    /// Stop reading: the socket answers no ping (and no close) any more.
+    StopReading,
+}
+
+/// The text of an event after the task has ended the connection.
+const ALREADY_ENDED: &str = "the connection was already closed";
+
+/// Owns one connection: reads it continuously, passing every arrival on,
+/// and sends what the row asks it to. Returns (dropping the connection)
+/// once a close frame has been answered, the connection has ended, or the
+/// row has dropped its [`Ws`].
+async fn drive(
+    mut stream: WebSocketStream<TcpStream>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    arrivals: mpsc::UnboundedSender<Arrival>,
+) {
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => return,
+                Some(Command::Send(message, done)) => {
+                    let _ = done.send(stream.send(message).await);
+                }
+                Some(Command::StopReading) => reading = false,
+            },
+            message = stream.next(), if reading => {
+                let event = match message {
+                    None => Event::Ended("the connection ended without a close frame".to_owned()),
+                    Some(Err(error)) => Event::Ended(format!("the connection failed: {error}")),
+                    Some(Ok(Message::Ping(_))) => {
+                        let _ = arrivals.send(Arrival::Ping);
+                        continue;
+                    }
+                    Some(Ok(Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Text(text))) => Event::Text(text.as_str().to_owned()),
+                    Some(Ok(Message::Binary(bytes))) => Event::Binary(bytes.len()),
+                    Some(Ok(Message::Close(frame))) => Event::Close(
+                        frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())),
+                    ),
+                };
+                let closed = matches!(event, Event::Close(_));
+                let ended = matches!(event, Event::Ended(_));
+                let _ = arrivals.send(Arrival::Event(event));
+                if closed {
+                    // The library queued its answer when it read the close
+                    // (nothing, if the close answered the row's own); the
+                    // flush sends it. A server that already dropped the
+                    // connection makes it fail, which changes nothing.
+                    let _ = timeout(REQUEST_LIMIT, stream.flush()).await;
+                }
+                if closed || ended {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// One WebSocket connection of a row.
 pub struct Ws {
     label: String,
     upgrade: Upgrade,
     port: u16,
-    stream: WebSocketStream<TcpStream>,
+    commands: mpsc::UnboundedSender<Command>,
+    arrivals: mpsc::UnboundedReceiver<Arrival>,
     transcript: Transcript,
     /// The first text frame sent, in full, and the last frame sent, as
     /// shown: what the report's request line and its command name.
@@ -237,15 +327,21 @@ impl Ws {
                 transcript.push(format!("{label} ← {got}"));
                 Err(failure(got))
             }
-            Ok(Ok((stream, _))) => Ok(Ws {
-                label: label.to_owned(),
-                upgrade,
-                port,
-                stream,
-                transcript: transcript.clone(),
-                first_text: None,
-                last_sent: None,
-            }),
+            Ok(Ok((stream, _))) => {
+                let (commands, commanded) = mpsc::unbounded_channel();
+                let (arrived, arrivals) = mpsc::unbounded_channel();
+                tokio::spawn(drive(stream, commanded, arrived));
+                Ok(Ws {
+                    label: label.to_owned(),
+                    upgrade,
+                    port,
+                    commands,
+                    arrivals,
+                    transcript: transcript.clone(),
+                    first_text: None,
+                    last_sent: None,
+                })
+            }
         }
     }
 
@@ -259,12 +355,21 @@ impl Ws {
     async fn send(&mut self, message: Message, shown: String) -> Result<(), Failure> {
         self.transcript.push(format!("{} → {shown}", self.label));
         self.last_sent = Some(shown);
-        match timeout(REQUEST_LIMIT, self.stream.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(Failure::new(
+        let (done, sent) = oneshot::channel();
+        // The task has ended (a close came, or the connection ended) if it
+        // takes no command, or drops this one unanswered.
+        let _ = self.commands.send(Command::Send(message, done));
+        match timeout(REQUEST_LIMIT, sent).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(Failure::new(
                 self.request(),
                 "the frame to be sent",
                 format!("sending failed: {error}"),
+            )),
+            Ok(Err(_)) => Err(Failure::new(
+                self.request(),
+                "the frame to be sent",
+                format!("sending failed: {ALREADY_ENDED}"),
             )),
             Err(_) => Err(Failure::new(
                 self.request(),
@@ -301,9 +406,10 @@ impl Ws {
     }
 
     /// Closes the socket the way a real client does (RFC 6455 7.1.1): sends
-    /// a close frame with `code`, reads until the server's answering close
-    /// (or the end of the connection, at most [`FRAME_LIMIT`]), then drops
-    /// the TCP connection. Returns how the wait ended.
+    /// a close frame with `code`, waits for the server's answering close
+    /// (or the end of the connection, at most [`FRAME_LIMIT`]), and the TCP
+    /// connection ends: the socket's task drops it when the answer comes,
+    /// dropping `self` does otherwise. Returns how the wait ended.
     ///
     /// Holding the connection open after the handshake would grade the
     /// server's library instead of the server: some (Node's `ws`) report a
@@ -327,25 +433,10 @@ impl Ws {
         let deadline = Instant::now() + limit;
         let event = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let message = match timeout(left, self.stream.next()).await {
-                Err(_) => break Event::Silence(limit),
-                Ok(None) => {
-                    break Event::Ended("the connection ended without a close frame".to_owned());
-                }
-                Ok(Some(Err(error))) => {
-                    break Event::Ended(format!("the connection failed: {error}"));
-                }
-                Ok(Some(Ok(message))) => message,
-            };
-            match message {
-                Message::Text(text) => break Event::Text(text.as_str().to_owned()),
-                Message::Binary(bytes) => break Event::Binary(bytes.len()),
-                Message::Close(frame) => {
-                    break Event::Close(
-                        frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())),
-                    );
-                }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            match self.next_arrival(left).await {
+                None => break Event::Silence(limit),
+                Some(Arrival::Ping) => continue,
+                Some(Arrival::Event(event)) => break event,
             }
         };
         if !matches!(event, Event::Silence(_)) {
@@ -355,30 +446,36 @@ impl Ws {
         event
     }
 
-    /// Waits at most `limit` for the server's next ping (answering it, as
-    /// reading does), and says whether one came. A frame, a close or the end
-    /// of the connection before it is returned as what came instead.
+    /// Waits at most `limit` for the server's next ping (the socket's task
+    /// has answered it), and says whether one came. A frame, a close or the
+    /// end of the connection before it is returned as what came instead.
     pub async fn next_ping(&mut self, limit: Duration) -> Result<(), Event> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = match timeout(left, self.stream.next()).await {
-                Err(_) => Event::Silence(limit),
-                Ok(None) => Event::Ended("the connection ended without a close frame".to_owned()),
-                Ok(Some(Err(error))) => Event::Ended(format!("the connection failed: {error}")),
-                Ok(Some(Ok(Message::Ping(_)))) => {
-                    self.transcript.push(format!("{} ← ping", self.label));
-                    return Ok(());
-                }
-                Ok(Some(Ok(Message::Pong(_) | Message::Frame(_)))) => continue,
-                Ok(Some(Ok(Message::Text(text)))) => Event::Text(text.as_str().to_owned()),
-                Ok(Some(Ok(Message::Binary(bytes)))) => Event::Binary(bytes.len()),
-                Ok(Some(Ok(Message::Close(frame)))) => {
-                    Event::Close(frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())))
-                }
-            };
-            return Err(event);
+        match self.next_arrival(limit).await {
+            None => Err(Event::Silence(limit)),
+            Some(Arrival::Ping) => {
+                self.transcript.push(format!("{} ← ping", self.label));
+                Ok(())
+            }
+            Some(Arrival::Event(event)) => Err(event),
         }
+    }
+
+    /// The next arrival within `left`, `None` if nothing came. Once the
+    /// task has ended and everything it passed on was taken, every call
+    /// says the connection had ended.
+    async fn next_arrival(&mut self, left: Duration) -> Option<Arrival> {
+        match timeout(left, self.arrivals.recv()).await {
+            Err(_) => None,
+            Ok(None) => Some(Arrival::Event(Event::Ended(ALREADY_ENDED.to_owned()))),
+            Ok(Some(arrival)) => Some(arrival),
+        }
+    }
+
+    /// From now on nothing is read from this socket, so the client answers
+    /// no ping: a browser tab on a machine that went to sleep. What already
+    /// arrived can still be taken with [`Ws::next_event`].
+    pub fn stop_reading(&mut self) {
+        let _ = self.commands.send(Command::StopReading);
     }
 
     pub(super) fn unexpected(&self, expected: impl Into<String>, got: &Event) -> Failure {

@@ -63,6 +63,7 @@ pub fn checker() -> Command {
         .current_dir(workspace_root())
         .env_remove("BREAK_ROW")
         .env_remove("CLOSE_ON_TCP_END")
+        .env_remove("CLEANUP_AFTER_CLOSE_HANDSHAKE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -10,7 +10,10 @@
 //! `BREAK_ROW=hang-after-upgrade` accepts every upgrade and then never sends
 //! anything, for the checker's robustness tests.
 //! `CLOSE_ON_TCP_END=1` reports a socket closed only when its TCP connection
-//! ends, like a server on Node's `ws` (see [`tcp_end`]).
+//! ends, and `CLEANUP_AFTER_CLOSE_HANDSHAKE=1` leaves the boards of a socket
+//! it closes itself only once the client has answered the close (or ended
+//! the connection), both like a server on Node's `ws` (see [`tcp_end`]).
+//! Neither is a break: the server stays correct.
 //!
 //! It is its own compact program on top of `board`'s public pieces rather
 //! than a copy of a solution: every break is one line of [`BREAKS`] plus a
@@ -134,7 +137,7 @@ async fn start() -> Result<(), ConfigError> {
         .route("/ws", get(upgrade))
         .merge(tickets::routes());
     let router = board::router(&app, routes).layer(middleware::from_fn(rest::tamper));
-    if tcp_end::on() {
+    if tcp_end::watched() {
         tcp_end::serve(listener, app, router).await;
     } else {
         board::serve(listener, app, router).await;
@@ -296,8 +299,10 @@ fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
 }
 
 /// One socket from its upgrade to its close.
-/// With `tcp` (`CLOSE_ON_TCP_END=1`), a client's close takes effect only
-/// when its connection ends, as with Node's `ws` (see [`tcp_end`]).
+/// With `CLOSE_ON_TCP_END=1`, a client's close takes effect only when its
+/// connection ends; with `CLEANUP_AFTER_CLOSE_HANDSHAKE=1`, the server's own
+/// close only once the client has answered it; both as with Node's `ws`
+/// (see [`tcp_end`]).
 async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<tcp_end::TcpEnd>) {
     let pending_hear_shutdown = !broken("shutdown.going-away");
     let who = tokio::select! {
@@ -336,13 +341,27 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
     };
     let mut mailbox = app.rooms.mailbox();
     let goodbye = converse(&app, &mut socket, &user, session.as_ref(), &mut mailbox).await;
-    if let (Some(tcp), Some(NORMAL)) = (&tcp, goodbye) {
+    if let (Some(tcp), Some(NORMAL)) = (&tcp, goodbye)
+        && tcp_end::close_on_tcp_end()
+    {
         // Answers the close (the read flushes it), then waits for the end.
         let _ = socket.recv().await;
         tcp.ended(&app).await;
     }
-    seats().retain(|(_, socket, _)| *socket != mailbox.id);
     let by_server = goodbye.is_some_and(|(_, code, _)| code != NORMAL.1);
+    // With CLEANUP_AFTER_CLOSE_HANDSHAKE, the server's own close is answered
+    // before the boards are left; a socket that stopped answering pings is
+    // dropped without waiting, as `ws` terminates it.
+    let mut socket = Some(socket);
+    if let (Some(tcp), Some((error, code, reason))) = (&tcp, goodbye)
+        && by_server
+        && goodbye != Some(PING_TIMEOUT)
+        && tcp_end::cleanup_after_close_handshake()
+        && let Some(socket) = socket.take()
+    {
+        tcp.close(&app, socket, error, code, reason).await;
+    }
+    seats().retain(|(_, socket, _)| *socket != mailbox.id);
     let stays_seated = broken("rooms.close") || (broken("rooms.close-by-server") && by_server);
     if !stays_seated {
         for (board, here) in app.rooms.leave_all(mailbox.id) {
@@ -351,7 +370,9 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
             cluster::broadcast(&app, &board, mailbox.id, &left).await;
         }
     }
-    part(socket, goodbye).await;
+    if let Some(socket) = socket {
+        part(socket, goodbye).await;
+    }
 }
 
 /// Sends the goodbye (if any: a vanished client gets none). A client that

@@ -48,11 +48,19 @@ pub struct Bus {
 
 /// A failed bus command. Its text is for the log.
 #[derive(Debug)]
-pub struct BusError(redis::RedisError);
+pub enum BusError {
+    /// Redis answered with an error, or could not be reached.
+    Redis(redis::RedisError),
+    /// The caller stopped waiting for an answer after this long.
+    TimedOut(Duration),
+}
 
 impl std::fmt::Display for BusError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "bus error: {}", self.0)
+        match self {
+            BusError::Redis(error) => write!(f, "bus error: {error}"),
+            BusError::TimedOut(limit) => write!(f, "bus error: no answer within {limit:?}"),
+        }
     }
 }
 
@@ -60,7 +68,7 @@ impl std::error::Error for BusError {}
 
 impl From<redis::RedisError> for BusError {
     fn from(error: redis::RedisError) -> Self {
-        BusError(error)
+        BusError::Redis(error)
     }
 }
 

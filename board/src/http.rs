@@ -9,7 +9,6 @@
 //! cookies in one header, several headers) that a home-made parser is a
 //! classic source of authentication bugs.
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -21,6 +20,8 @@ use axum::{
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde_json::{Value, json};
 
+use crate::password::{self, Place};
+
 use crate::{
     App,
     db::{DbError, Session, User},
@@ -29,13 +30,27 @@ use crate::{
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "session";
 
-/// The REST routes, to be merged with an exercise's `/ws` route.
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/login", post(login))
+/// The REST routes, to be merged with an exercise's `/ws` route: all of
+/// them, or (for an exercise that answers `POST /api/login` itself) all but
+/// the login.
+pub(crate) fn routes(answering_login: Login) -> Router<App> {
+    let routes = Router::new()
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
-        .route("/api/tokens", post(issue_token))
+        .route("/api/tokens", post(issue_token));
+    match answering_login {
+        Login::Board => routes.route("/api/login", post(login)),
+        Login::Exercise => routes,
+    }
+}
+
+/// Who answers `POST /api/login`.
+#[derive(Clone, Copy, Debug)]
+pub enum Login {
+    /// board's own route, for exercises 1 to 10.
+    Board,
+    /// The exercise's routes (exercise 11, which bounds the password checks).
+    Exercise,
 }
 
 /// `{"error": text}` with `status`.
@@ -72,36 +87,91 @@ pub fn current_session(app: &App, jar: &CookieJar) -> Result<Option<(Session, Us
     Ok(app.db.user(&session.user_id)?.map(|user| (session, user)))
 }
 
+/// `POST /api/login` as exercises 1 to 10 have it: every password check
+/// runs as soon as it is asked for (exercise 11 bounds them, with its own
+/// route built from [`login_attempt`], [`LoginAttempt::check`] and
+/// [`logged_in`]).
 async fn login(
     State(app): State<App>,
     jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, DbError> {
-    let (username, password) = match login_fields(&headers, &body) {
-        Ok(fields) => fields,
-        Err(problem) => return Ok(error_response(StatusCode::BAD_REQUEST, problem)),
+) -> Response {
+    let attempt = match login_attempt(&app, &headers, &body) {
+        Ok(attempt) => attempt,
+        Err(refusal) => return refusal,
     };
-    let record = app.db.login_record(&username)?;
-    // Checking a password takes ~20 ms of CPU by design; keep it off the
-    // threads that drive every other connection.
-    let user = tokio::task::spawn_blocking(move || verify_login(record, &password))
+    let user = tokio::task::spawn_blocking(move || attempt.check())
         .await
-        .expect("password check does not panic");
+        .unwrap_or(None);
+    logged_in(&app, jar, user)
+}
+
+/// One login's password check, ready to run: the stored hash of the user
+/// it names (or none, for a name nobody has) and the password to try.
+pub struct LoginAttempt {
+    record: Option<(User, String)>,
+    password: String,
+    place: Option<Place>,
+}
+
+impl LoginAttempt {
+    /// Runs the check in `place` (exercise 11), with its memory, and keeps
+    /// the place for as long as the attempt lives: until
+    /// [`LoginAttempt::check`] has run.
+    pub fn hold(&mut self, place: Place) {
+        self.place = Some(place);
+    }
+
+    /// The user, if the password is theirs. This is the slow part on
+    /// purpose: an Argon2id check, about 19 MiB of memory and tens of
+    /// milliseconds of CPU. It blocks, so run it off the threads that drive
+    /// the connections (`tokio::task::spawn_blocking`).
+    pub fn check(mut self) -> Option<User> {
+        verify_login(self.record, &self.password, self.place.as_mut())
+    }
+}
+
+/// Reads a login request: its fields and the record of the user it names.
+/// A malformed request is answered 400 here, and a database that cannot
+/// answer as [`DbError`] does.
+// The error is the answer itself, already built: a caller only returns it.
+#[allow(clippy::result_large_err)]
+pub fn login_attempt(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<LoginAttempt, Response> {
+    let (username, password) = login_fields(headers, body)
+        .map_err(|problem| error_response(StatusCode::BAD_REQUEST, problem))?;
+    let record = app
+        .db
+        .login_record(&username)
+        .map_err(IntoResponse::into_response)?;
+    Ok(LoginAttempt {
+        record,
+        password,
+        place: None,
+    })
+}
+
+/// The answer to a login whose check is done: 401 without a user, else a
+/// new session, its cookie and the user.
+pub fn logged_in(app: &App, jar: CookieJar, user: Option<User>) -> Response {
     let Some(user) = user else {
-        return Ok(error_response(
-            StatusCode::UNAUTHORIZED,
-            "Invalid credentials",
-        ));
+        return error_response(StatusCode::UNAUTHORIZED, "Invalid credentials");
+    };
+    let session_id = match app.db.create_session(&user.id, app.config.session_ttl) {
+        Ok(session_id) => session_id,
+        Err(error) => return error.into_response(),
     };
     // No Max-Age: the cookie lasts until the browser closes, and the
     // server decides how long the session itself lives.
-    let session_id = app.db.create_session(&user.id, app.config.session_ttl)?;
     let cookie = Cookie::build((SESSION_COOKIE, session_id))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax);
-    Ok((jar.add(cookie), Json(json!({ "user": user }))).into_response())
+    (jar.add(cookie), Json(json!({ "user": user }))).into_response()
 }
 
 /// Reads `username` and `password` from a JSON body, or says what is wrong
@@ -134,14 +204,15 @@ const STAND_IN_HASH: &str =
 /// Checks a password against the stored hash. An unknown user is checked
 /// against a stand-in hash so that it takes as long as a wrong password:
 /// otherwise the response time would tell an attacker which names exist.
-fn verify_login(record: Option<(User, String)>, password: &str) -> Option<User> {
+fn verify_login(
+    record: Option<(User, String)>,
+    password: &str,
+    place: Option<&mut Place>,
+) -> Option<User> {
     let stored = record
         .as_ref()
         .map_or(STAND_IN_HASH, |(_, hash)| hash.as_str());
-    let hash = PasswordHash::new(stored).ok()?;
-    let matches = Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok();
+    let matches = password::verify(stored, password, place);
     record.filter(|_| matches).map(|(user, _)| user)
 }
 
@@ -181,9 +252,9 @@ mod tests {
 
     #[test]
     fn the_stand_in_hash_costs_as_much_as_a_real_one() {
-        let hash = PasswordHash::new(STAND_IN_HASH).expect("a well-formed hash");
+        let hash = argon2::PasswordHash::new(STAND_IN_HASH).expect("a well-formed hash");
         assert_eq!(hash.algorithm.as_str(), "argon2id");
-        assert_eq!(verify_login(None, "anything"), None);
+        assert_eq!(verify_login(None, "anything", None), None);
     }
 
     #[test]
@@ -191,11 +262,11 @@ mod tests {
         let db = crate::db::Database::open(":memory:").unwrap();
         let record = || db.login_record("alice");
         assert_eq!(
-            verify_login(record().unwrap(), "alice-password")
+            verify_login(record().unwrap(), "alice-password", None)
                 .unwrap()
                 .id,
             "user-alice"
         );
-        assert_eq!(verify_login(record().unwrap(), "bob-password"), None);
+        assert_eq!(verify_login(record().unwrap(), "bob-password", None), None);
     }
 }

@@ -37,6 +37,7 @@ pub mod http;
 pub mod limits;
 pub mod message;
 pub mod page;
+pub mod password;
 pub mod rooms;
 pub mod socket;
 
@@ -56,7 +57,9 @@ use crate::{
     bus::Bus,
     config::{Config, ConfigError},
     db::{Database, Session},
+    http::Login,
     limits::UserSockets,
+    password::PasswordChecks,
     rooms::Rooms,
 };
 
@@ -77,12 +80,15 @@ pub struct App {
     /// The bus to the other processes sharing `REDIS_URL` (exercise 10);
     /// `None` when this process works alone.
     pub bus: Option<Bus>,
+    /// `LOGIN_CONCURRENCY` places for password checks (exercise 11's bound).
+    pub password_checks: PasswordChecks,
     shutdown: CancellationToken,
     sockets: TaskTracker,
 }
 
 impl App {
     pub fn new(config: Config, db: Database) -> App {
+        let password_checks = PasswordChecks::new(config.login_concurrency);
         App {
             config: Arc::new(config),
             db,
@@ -90,6 +96,7 @@ impl App {
             sessions: SessionEvents::default(),
             user_sockets: UserSockets::default(),
             bus: None,
+            password_checks,
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
         }
@@ -227,8 +234,27 @@ where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_answering(ws_routes, Login::Board, background).await
+}
+
+/// [`run_with`] for a server whose `routes` answer `POST /api/login`
+/// themselves (exercise 11, which bounds the password checks): board's own
+/// login route is left out.
+pub async fn run_with_own_login<F, Fut>(routes: Router<App>, background: F) -> ExitCode
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_answering(routes, Login::Exercise, background).await
+}
+
+async fn run_answering<F, Fut>(routes: Router<App>, login: Login, background: F) -> ExitCode
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     init_logging();
-    match start(ws_routes, background).await {
+    match start(routes, login, background).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
@@ -237,7 +263,11 @@ where
     }
 }
 
-async fn start<F, Fut>(ws_routes: Router<App>, background: F) -> Result<(), ConfigError>
+async fn start<F, Fut>(
+    ws_routes: Router<App>,
+    login: Login,
+    background: F,
+) -> Result<(), ConfigError>
 where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -254,7 +284,12 @@ where
     app.bus = bus;
     shut_down_on_signal(&app);
     tokio::spawn(background(app.clone()));
-    serve(listener, app.clone(), router(&app, ws_routes)).await;
+    serve(
+        listener,
+        app.clone(),
+        router_answering(&app, ws_routes, login),
+    )
+    .await;
     Ok(())
 }
 
@@ -287,9 +322,14 @@ pub fn announce(port: u16) {
 /// The whole HTTP side: the board page, the REST routes, the exercise's
 /// `/ws` route, and the request log around them.
 pub fn router(app: &App, ws_routes: Router<App>) -> Router {
-    http::routes()
+    router_answering(app, ws_routes, Login::Board)
+}
+
+/// [`router`], with `POST /api/login` answered by board or by `routes`.
+pub fn router_answering(app: &App, routes: Router<App>, login: Login) -> Router {
+    http::routes(login)
         .merge(page::routes())
-        .merge(ws_routes)
+        .merge(routes)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(app.clone())
 }

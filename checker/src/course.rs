@@ -88,6 +88,12 @@ pub static EXERCISES: &[Exercise] = &[
         title: "Two servers, one board",
         chapter: "two-servers.md",
     },
+    Exercise {
+        number: 11,
+        slug: "under-attack",
+        title: "Under attack",
+        chapter: "under-attack.md",
+    },
 ];
 
 /// The book's chapters that rows and exercises point to, by file, with
@@ -117,6 +123,7 @@ pub static CHAPTERS: &[(&str, &str)] = &[
     ),
     ("long-lived.md", "Long-lived sockets"),
     ("two-servers.md", "Two servers, one board"),
+    ("under-attack.md", "Under attack"),
 ];
 
 /// The title of a chapter file, or the file itself when it has none here.

@@ -16,8 +16,8 @@ use futures_util::future::BoxFuture;
 use std::sync::LazyLock;
 
 use crate::checks::{
-    Ctx, bearer, close, cluster, expiry, first_message, heartbeat, limits, login, logout, logs, me,
-    messages, origin, page, recheck, rooms, server, shutdown, tickets, tokens, ws,
+    Ctx, bearer, close, cluster, expiry, first_message, flood, heartbeat, limits, login, logout,
+    logs, me, messages, origin, page, recheck, rooms, server, shutdown, tickets, tokens, ws,
 };
 use crate::report::Failure;
 
@@ -115,6 +115,7 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         recheck::ROWS,
         limits::ROWS,
         cluster::ROWS,
+        flood::ROWS,
     ]
     .concat();
     rows.sort_by_key(|row| row.exercise);

@@ -777,9 +777,11 @@ async fn relay(app: App) {
 /// the other processes' over the bus.
 async fn broadcast(app: &App, board_id: &str, sender: SocketId, frame: &Value) {
     app.rooms.broadcast(board_id, sender, frame);
-    if let Some(bus) = &app.bus
-        && let Err(error) = share_room_event(bus, board_id, frame).await
-    {
+    let Some(bus) = &app.bus else {
+        return;
+    };
+    let shared = share_room_event(bus, board_id, frame);
+    if let Err(error) = shared.await {
         tracing::warn!("{error}");
     }
 }
@@ -840,7 +842,8 @@ async fn board_viewers(
     let Some(bus) = &app.bus else {
         return here;
     };
-    match count_on_bus(bus, board_id, socket, change).await {
+    let counted = count_on_bus(bus, board_id, socket, change);
+    match counted.await {
         Ok(viewers) => viewers,
         Err(error) => {
             tracing::warn!("{error}");

@@ -14,6 +14,7 @@ pub mod close;
 pub mod cluster;
 pub mod expiry;
 pub mod first_message;
+pub mod flood;
 pub mod heartbeat;
 pub mod limits;
 pub mod login;

@@ -164,9 +164,10 @@ impl Ws {
     }
 }
 
-/// Takes `frame` off `earlier` if it is there.
+/// Takes `frame` off `earlier` if it is there (extra fields allowed, as
+/// for every expected frame).
 fn take_earlier(earlier: &mut Vec<Value>, frame: &Value) -> bool {
-    match earlier.iter().position(|late| late == frame) {
+    match earlier.iter().position(|late| matches(late, frame)) {
         Some(index) => {
             earlier.remove(index);
             true

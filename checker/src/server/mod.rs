@@ -16,6 +16,7 @@
 //! captured output and what it reveals (a panic, a backtrace to omit).
 
 mod groups;
+pub mod memory;
 mod output;
 
 use groups::{UNREAPED, live_groups};

@@ -471,6 +471,20 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "flood.bounded",
+        &[
+            "200 x POST /api/login",
+            "expected: a peak resident memory under 133 MiB",
+        ],
+    ),
+    (
+        "flood.busy",
+        &[
+            r#"expected: some answered 503 {"error":"Busy"} with Retry-After: 1"#,
+            r#"got: 50 x 401 {"error":"Invalid credentials"}"#,
+        ],
+    ),
+    (
         "cluster.rooms",
         &[
             r#"expected: frame {"type":"user_joined","user":{"id":"user-bob","name":"Bob"},"viewers":2}"#,

@@ -292,6 +292,14 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "a refused REDIS_URL is printed whole, password and all",
     ),
     (
+        "flood.bounded",
+        "every password check runs at once, as many as are asked for",
+    ),
+    (
+        "flood.busy",
+        "a login waits for a place among the checks as long as it takes",
+    ),
+    (
         "cluster.rooms",
         "room events are never published on the bus",
     ),

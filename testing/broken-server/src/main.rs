@@ -37,14 +37,14 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     middleware,
     response::Response,
-    routing::get,
+    routing::{get, post},
 };
 use axum_extra::extract::cookie::CookieJar;
 use board::{
     App,
     config::{Config, ConfigError, normalize_origin},
     db::{Database, User},
-    http::{SESSION_COOKIE, error_response},
+    http::{Login, SESSION_COOKIE, error_response},
     socket::{MAX_MESSAGE_BYTES, Socket},
 };
 use serde_json::json;
@@ -52,6 +52,7 @@ use serde_json::json;
 mod breaks;
 mod cluster;
 mod converse;
+mod flood;
 mod identify;
 mod long_lived;
 mod rest;
@@ -135,8 +136,10 @@ async fn start() -> Result<(), ConfigError> {
     tokio::spawn(cluster::relay(app.clone()));
     let routes = Router::new()
         .route("/ws", get(upgrade))
+        .route("/api/login", post(flood::login))
         .merge(tickets::routes());
-    let router = board::router(&app, routes).layer(middleware::from_fn(rest::tamper));
+    let router = board::router_answering(&app, routes, Login::Exercise)
+        .layer(middleware::from_fn(rest::tamper));
     if tcp_end::watched() {
         tcp_end::serve(listener, app, router).await;
     } else {

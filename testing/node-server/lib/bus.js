@@ -38,6 +38,7 @@ class Bus {
     this.sub = new Redis(url, options);
     for (const client of [this.pub, this.sub]) {
       client.on('error', (error) => {
+        this.lastError = error;
         if (this.started && !this.lostLogged) {
           this.lostLogged = true;
           console.error(`redis at ${this.shown}: ${error.code || error.message}; reconnecting`);
@@ -56,11 +57,14 @@ class Bus {
       // A wrong password shows on the first command, not on connecting.
       await this.pub.ping();
       await this.sub.subscribe(CHANNEL);
-    } catch (error) {
+    } catch (failure) {
       this.pub.disconnect();
       this.sub.disconnect();
+      // The connection's own error (say WRONGPASS) says more than the
+      // rejected connect() ("Connection is closed").
+      const error = this.lastError ?? failure;
       const reason = /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(error.message)
-        ? 'Redis refused the credentials'
+        ? `Redis at ${this.shown} refused the credentials`
         : `cannot reach Redis at ${this.shown} (${error.code || error.message})`;
       throw new SettingError('REDIS_URL', reason);
     }

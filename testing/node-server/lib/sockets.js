@@ -65,6 +65,15 @@ function createSockets({ settings, store, rooms, bus, server }) {
 
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
+    try {
+      upgrade(req, socket, head);
+    } catch (error) {
+      console.error(`upgrade failed: ${error.message}`);
+      refuse(req, socket, 500, { error: 'Internal error' });
+    }
+  });
+
+  function upgrade(req, socket, head) {
     const url = new URL(req.url, 'http://localhost');
     if (url.pathname !== '/ws') return refuse(req, socket, 404, { error: 'Not found' });
     const credential = readCredential(req, url);
@@ -80,9 +89,14 @@ function createSockets({ settings, store, rooms, bus, server }) {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       console.error(`${req.method} ${redactUrl(req.url)} 101`);
-      connected(ws, credential);
+      try {
+        connected(ws, credential);
+      } catch (error) {
+        console.error(`socket ${ws.id}: ${error.message}`);
+        ws.close(1011, 'Internal error');
+      }
     });
-  });
+  }
 
   // ---- authenticating the socket -----------------------------------------
 
@@ -341,7 +355,12 @@ function createSockets({ settings, store, rooms, bus, server }) {
           ws.terminate();
           continue;
         }
-        if (recheck(ws)) ws.ping();
+        try {
+          if (recheck(ws)) ws.ping();
+        } catch (error) {
+          // The database could not answer: try again at the next tick.
+          console.error(`socket ${ws.id}: ${error.message}`);
+        }
       }
     };
     heartbeat = setInterval(() => setImmediate(sweep), interval);

@@ -14,6 +14,7 @@ mod expect;
 mod http;
 mod ws;
 
+pub use expect::Symptom;
 pub use http::{Request, Response};
 pub use ws::{Event, Upgrade, Ws};
 

@@ -151,7 +151,8 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
     (
         "ws.token-wins",
         &[
-            "GET /ws?token=",
+            "a bad token and ",
+            "'s cookie: GET /ws?token=",
             "Cookie: session=",
             r#"expected: frame {"error":"Invalid token"}"#,
         ],

@@ -39,7 +39,8 @@ pub fn probe() -> Value {
     json!({"type": "probe"})
 }
 
-fn probe_answer() -> Value {
+/// What every server answers the probe.
+pub fn probe_answer() -> Value {
     json!({"error": "Unknown message type"})
 }
 

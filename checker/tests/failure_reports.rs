@@ -284,3 +284,39 @@ fn a_failed_socket_row_ends_with_checker_connect() {
     let user = &command[connect.len()..];
     assert!(["alice", "bob"].contains(&user), "{report}");
 }
+
+/// The hint line of `row` failing on the broken server with `break_row`.
+fn hint_of(row: &str, break_row: &str) -> String {
+    let server = format!("exec '{}'", broken_server().display());
+    let finished = grade(
+        &["--server-cmd", &server, "--exercise", "10", "--row", row],
+        Some(break_row),
+    );
+    assert_eq!(finished.code, Some(1), "{}", finished.output());
+    let report = report_of(&finished.stdout, row);
+    report
+        .iter()
+        .find(|line| line.trim_start().starts_with("hint: "))
+        .map(|line| (*line).to_owned())
+        .unwrap_or_else(|| panic!("no hint line:\n{}", report.join("\n")))
+}
+
+#[test]
+fn a_hint_follows_the_symptom_the_frames_show() {
+    // A process that delivers its own messages again shows an echo in
+    // cluster.viewers first (a socket hears its own join): the hint is the
+    // echo's, not the row's own about counting on the bus.
+    let echo = hint_of("cluster.viewers", "cluster.only-the-board");
+    assert!(
+        echo.contains("In deliver, skip the messages your own process published")
+            && echo.contains("two-servers.md#delivering-what-others-publish"),
+        "{echo}"
+    );
+    // A count of this process's sockets alone shows a wrong viewers number:
+    // the row's own hint.
+    let count = hint_of("cluster.viewers", "cluster.viewers");
+    assert!(
+        count.contains("count_on_bus") && count.contains("two-servers.md#counting-viewers"),
+        "{count}"
+    );
+}

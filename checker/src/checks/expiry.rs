@@ -4,10 +4,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CLOSE_LIMIT, Ctx, ensure, member, unix_now};
-use crate::client::Upgrade;
+use super::{CLOSE_LIMIT, Ctx, User, ensure, member, unix_now};
+use crate::client::{Upgrade, Ws};
 use crate::report::Failure;
 use crate::rows::{Row, SIGNED_IN, Setup, check};
+
+/// The session TTL of the rows that wait for a session to expire while its
+/// sockets are open (see [`short_login`]).
+pub(super) const SHORT_TTL_SETTING: (&str, &str) = ("SESSION_TTL_SECS", "1");
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -27,7 +31,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a session reaching its TTL closes its sockets 4002 within 1 s, token sockets stay",
         book: "close-codes.md#expired-sessions",
-        setup: Setup::Server(&[("SESSION_TTL_SECS", "1")]),
+        setup: Setup::Server(&[SHORT_TTL_SETTING]),
         hint: "board ends a cookie socket's session when it reaches its expires_at (serve_socket returns SessionEnded); in finish, close that with 4002 'Session expired'. A token socket has no session and stays open.",
         check: check!(expired_while_connected),
     },
@@ -90,14 +94,44 @@ async fn expired_ago(ctx: Ctx, seconds: i64) -> Result<(), Failure> {
         .await
 }
 
-/// The row's server runs with `SESSION_TTL_SECS=1`.
-pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
-    // expires_at is the login second (rounded down) + 1: log in just after a
-    // second begins, so nearly a whole second is left to open the sockets.
+/// Logs `user` in on a server with `SESSION_TTL_SECS=1`, just after a
+/// second begins: expires_at is the login second (rounded down) + 1, so
+/// nearly a whole second is left to open sockets before it.
+pub(super) async fn short_login(ctx: &Ctx, user: &User) -> Result<String, Failure> {
     let into_second = unix_now().fract();
     tokio::time::sleep(Duration::from_secs_f64(1.0 - into_second + 0.02)).await;
+    ctx.login(user).await
+}
+
+/// `ws`, a socket of `user`'s session, must be closed 4002 once the clock
+/// reaches the session's expires_at, not before and within [`CLOSE_LIMIT`].
+pub(super) async fn closed_at_expiry(ctx: &Ctx, ws: &mut Ws, user: &User) -> Result<(), Failure> {
+    let expires_at = ctx
+        .sql_integer(
+            "SELECT MAX(expires_at) FROM sessions WHERE user_id = ?1",
+            vec![json!(user.id)],
+        )
+        .await? as f64;
+    let latest = expires_at + CLOSE_LIMIT.as_secs_f64();
+    let limit = Duration::from_secs_f64((latest - unix_now()).max(0.0));
+    ws.expect_close_allowing_error(4002, "Session expired", limit)
+        .await?;
+    let closed_at = unix_now();
+    ensure(
+        closed_at >= expires_at - 0.05,
+        ws.request(),
+        format!("close 4002 'Session expired' once the clock reaches expires_at ({expires_at})"),
+        format!(
+            "the close {:.2} s before expires_at",
+            expires_at - closed_at
+        ),
+    )
+}
+
+/// The row's server runs with `SESSION_TTL_SECS=1`.
+pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = short_login(&ctx, user).await?;
     let token = ctx.issue_token(&session).await?;
     let mut cookie_ws = ctx
         .authenticated(user.username, Upgrade::cookie(&session), user)
@@ -106,28 +140,7 @@ pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
     let mut token_ws = ctx
         .authenticated(&token_label, Upgrade::token(&token), user)
         .await?;
-    let expires_at = ctx
-        .sql_integer(
-            "SELECT MAX(expires_at) FROM sessions WHERE user_id = ?1",
-            vec![json!(user.id)],
-        )
-        .await? as f64;
-
-    let latest = expires_at + CLOSE_LIMIT.as_secs_f64();
-    let limit = Duration::from_secs_f64((latest - unix_now()).max(0.0));
-    cookie_ws
-        .expect_close_allowing_error(4002, "Session expired", limit)
-        .await?;
-    let closed_at = unix_now();
-    ensure(
-        closed_at >= expires_at - 0.05,
-        cookie_ws.request(),
-        format!("close 4002 'Session expired' once the clock reaches expires_at ({expires_at})"),
-        format!(
-            "the close {:.2} s before expires_at",
-            expires_at - closed_at
-        ),
-    )?;
+    closed_at_expiry(&ctx, &mut cookie_ws, user).await?;
     token_ws.probe().await
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::rooms::{BOARD_1, join, message};
 use super::{Ctx, ensure, member, unknown_secret};
-use crate::client::{FRAME_LIMIT, Upgrade, seconds};
+use crate::client::{Event, FRAME_LIMIT, Upgrade, seconds};
 use crate::report::Failure;
 use crate::rows::{Row, SIGNED_IN, Setup, check};
 
@@ -76,6 +76,26 @@ pub static ROWS: &[Row] = &[
         setup: Setup::SignedIn(&[AUTH_TIMEOUT_SETTING]),
         hint: "In authenticate_first_message, wait for the first frame at most AUTH_TIMEOUT_MS (the app's config has it); when that runs out it is AuthTimeout, which Rejection::answer closes 4001 'Authentication timeout'.",
         check: check!(timeout),
+    },
+    Row {
+        id: "first-message.binary",
+        exercise: 5,
+        retired_after: None,
+        name: "a binary first frame closes 4001 Unauthorized",
+        book: "first-message.md#the-unauthenticated-window",
+        setup: SIGNED_IN,
+        hint: "In authenticate_first_message, a first frame that is not text (a binary one) is NotAnAuthMessage too: answer it with close 4001 'Unauthorized', do not skip it and wait for another.",
+        check: check!(binary),
+    },
+    Row {
+        id: "first-message.timeout-cancelled",
+        exercise: 5,
+        retired_after: None,
+        name: "an authenticated socket outlives AUTH_TIMEOUT_MS",
+        book: "first-message.md#the-timeout",
+        setup: Setup::SignedIn(&[AUTH_TIMEOUT_SETTING]),
+        hint: "In authenticate_first_message, let AUTH_TIMEOUT_MS bound the wait for the first frame only (a timeout around that one recv), not a timer that outlives it and closes an authenticated socket.",
+        check: check!(timeout_cancelled),
     },
 ];
 
@@ -165,4 +185,37 @@ pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
         ),
         format!("the close after {} ms", after.as_millis()),
     )
+}
+
+pub async fn binary(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
+    ws.send_binary(b"auth").await?;
+    ws.expect_close_allowing_error(4001, "Unauthorized", FRAME_LIMIT)
+        .await
+        .map(|_| ())
+}
+
+/// The row's server runs with `AUTH_TIMEOUT_MS=300`: the socket
+/// authenticates at once and must still be open well after that.
+pub async fn timeout_cancelled(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let token = ctx.token_for(user).await?;
+    let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;
+    ws.send_json(&auth(&token)).await?;
+    ws.expect_json(&user.authenticated()).await?;
+    // Nothing may come, so there is nothing to wait for but the clock: two
+    // timeouts, counted from the upgrade, are past any timer it started.
+    let watch = AUTH_TIMEOUT * 2;
+    let event = ws.next_event(watch).await;
+    if !matches!(event, Event::Silence(_)) {
+        return Err(Failure::new(
+            ws.request().then(&format!(
+                ", then waited {} (AUTH_TIMEOUT_MS=300)",
+                seconds(watch)
+            )),
+            "the authenticated socket to stay open",
+            event.describe(),
+        ));
+    }
+    ws.probe().await
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::rooms::{BOARD_1, join, user_joined, user_left};
 use super::{Ctx, User, ensure, member, other_member};
-use crate::client::{Event, seconds};
+use crate::client::{Event, probe, probe_answer, seconds};
 use crate::client::{Upgrade, Ws};
 use crate::report::Failure;
 use crate::rows::{Row, Setup, check};
@@ -54,7 +54,22 @@ pub static ROWS: &[Row] = &[
         hint: "In serve_socket, measure the silence with the socket's own clock of when the client last sent anything, a pong included, or a quiet but live socket is dropped.",
         check: check!(answering_kept),
     },
+    Row {
+        id: "heartbeat.messages-kept",
+        exercise: 9,
+        retired_after: None,
+        name: "a socket that sends messages but answers no ping stays open",
+        book: "long-lived.md#heartbeats",
+        setup: Setup::SignedIn(&[PING_SETTING]),
+        hint: "In serve_socket, count any frame from the client as hearing from it (socket.silent_for does), a message as much as a pong: silence is measured from the last frame, not from the last pong.",
+        check: check!(messages_kept),
+    },
 ];
+
+/// `heartbeat.messages-kept` sends a message this often, half an interval.
+const MESSAGE_EVERY: Duration = Duration::from_millis(100);
+/// And this many: five intervals of messages, and no pong.
+const MESSAGES: usize = 10;
 
 pub async fn pings(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
@@ -159,5 +174,48 @@ pub async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
             event.describe(),
         ));
     }
+    ws.probe().await
+}
+
+pub async fn messages_kept(ctx: Ctx) -> Result<(), Failure> {
+    let mut ws = ctx.cookie_socket(member()).await?;
+    // Not read while it sends, so the pings go unanswered: only the
+    // messages say that the client is there.
+    for _ in 0..MESSAGES {
+        tokio::time::sleep(MESSAGE_EVERY).await;
+        if ws.send_json(&probe()).await.is_err() {
+            break;
+        }
+    }
+    let request = ws.request().then(&format!(
+        " every {} for {}, reading nothing meanwhile (PING_INTERVAL_MS=200)",
+        seconds(MESSAGE_EVERY),
+        seconds(MESSAGE_EVERY * MESSAGES as u32)
+    ));
+    // Read now: every answer, and the pings that went unanswered meanwhile;
+    // without a ping the socket was never put to the test.
+    let mut pinged = false;
+    let mut answered = 0;
+    while answered < MESSAGES {
+        match ws.next_ping(crate::client::FRAME_LIMIT).await {
+            Ok(()) => pinged = true,
+            Err(event) if event.json().is_some_and(|frame| frame == probe_answer()) => {
+                answered += 1;
+            }
+            Err(event) => {
+                return Err(Failure::new(
+                    request,
+                    format!("every probe answered {}, the socket open", probe_answer()),
+                    event.describe(),
+                ));
+            }
+        }
+    }
+    ensure(
+        pinged,
+        request,
+        "pings while the socket sent, left unanswered",
+        "no ping at all",
+    )?;
     ws.probe().await
 }

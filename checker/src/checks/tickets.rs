@@ -101,6 +101,16 @@ pub static ROWS: &[Row] = &[
         hint: "In authenticate_ticket, give the socket the session that minted the ticket, so that its logout ends the socket as it ends a cookie socket.",
         check: check!(logout_closes),
     },
+    Row {
+        id: "tickets.expiry-closes",
+        exercise: 8,
+        retired_after: None,
+        name: "a ticket socket is closed 4002 when its session reaches its TTL",
+        book: "tickets.md#the-socket-belongs-to-the-session",
+        setup: Setup::Server(&[super::expiry::SHORT_TTL_SETTING]),
+        hint: "In authenticate_ticket, give the socket the session that minted the ticket as it is stored, expires_at included, so that serve_socket ends it at the session's expiry as it ends a cookie socket.",
+        check: check!(expiry_closes),
+    },
 ];
 
 /// `POST /api/ws-ticket` with a session cookie; the ticket.
@@ -276,4 +286,15 @@ pub async fn logout_closes(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_close_allowing_error(4002, "Session expired", CLOSE_LIMIT)
         .await
         .map(|_| ())
+}
+
+/// The row's server runs with `SESSION_TTL_SECS=1`.
+pub async fn expiry_closes(ctx: Ctx) -> Result<(), Failure> {
+    let user = member();
+    let session = super::expiry::short_login(&ctx, user).await?;
+    let ticket = mint(&ctx, &session).await?;
+    let mut ws = ctx
+        .authenticated(user.username, Upgrade::ticket(&ticket), user)
+        .await?;
+    super::expiry::closed_at_expiry(&ctx, &mut ws, user).await
 }

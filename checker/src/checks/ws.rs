@@ -78,7 +78,7 @@ pub static ROWS: &[Row] = &[
         exercise: 4,
         retired_after: None,
         name: "a token parameter wins over a cookie and never falls back to it",
-        book: "token-in-url.md#reading-the-token",
+        book: "token-in-url.md#which-credential-wins",
         setup: SIGNED_IN,
         hint: "In with_token, a token parameter (even an empty one) decides: the socket is a token socket, and a bad token is never retried as the cookie.",
         check: check!(token_wins),
@@ -168,15 +168,19 @@ pub async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     let token = ctx.token_for(token_user).await?;
     let session = ctx.login(cookie_user).await?;
     let cookie = format!("session={session}");
+    // Each label names both credentials' owners: the request line shows
+    // only secrets, and which user's cookie came along is the point.
+    let with_cookie = format!("and {}'s cookie", cookie_user.username);
     let both = Upgrade::token(&token).header("Cookie", &cookie);
-    ctx.authenticated(token_user.username, both, token_user)
-        .await?;
-    for (label, bad) in [
-        ("bad-token", unknown_secret()),
-        ("empty-token", String::new()),
+    let label = format!("{}'s token {with_cookie}", token_user.username);
+    ctx.authenticated(&label, both, token_user).await?;
+    for (token, bad) in [
+        ("a bad token", unknown_secret()),
+        ("an empty token", String::new()),
     ] {
+        let label = format!("{token} {with_cookie}");
         let mut ws = ctx
-            .socket(label, Upgrade::token(&bad).header("Cookie", &cookie))
+            .socket(&label, Upgrade::token(&bad).header("Cookie", &cookie))
             .await?;
         ws.expect_rejection("Invalid token", 4001, "Invalid token")
             .await?;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Event, FRAME_LIMIT, QUIET_LIMIT, Ws, close_text, probe, probe_answer, seconds};
 use crate::json::matches;
-use crate::report::Failure;
+use crate::report::{Failure, Hint};
 
 impl Ws {
     /// The next frame must be JSON matching `expected` (extra fields allowed).
@@ -135,12 +135,44 @@ impl Ws {
         expected: &Value,
         earlier: &mut Vec<Value>,
     ) -> Result<Value, Failure> {
+        self.expect_json_or(expected, earlier, None).await
+    }
+
+    /// Like [`Ws::expect_json_after`], for a row that knows a mistake by
+    /// the frames it brings: when one of `symptom`'s frames comes instead of
+    /// `expected`, the failure carries `symptom`'s hint, not the row's.
+    pub async fn expect_json_telling(
+        &mut self,
+        expected: &Value,
+        earlier: &mut Vec<Value>,
+        symptom: &Symptom<'_>,
+    ) -> Result<Value, Failure> {
+        self.expect_json_or(expected, earlier, Some(symptom)).await
+    }
+
+    /// The one loop behind both: `symptom`, if any, names the mistake.
+    async fn expect_json_or(
+        &mut self,
+        expected: &Value,
+        earlier: &mut Vec<Value>,
+        symptom: Option<&Symptom<'_>>,
+    ) -> Result<Value, Failure> {
         loop {
             let event = self.next_event(FRAME_LIMIT).await;
+            let failure = || self.unexpected(format!("frame {expected}"), &event);
             match event.json() {
                 Some(got) if matches(expected, &got) => return Ok(got),
                 Some(got) if take_earlier(earlier, &got) => {}
-                _ => return Err(self.unexpected(format!("frame {expected}"), &event)),
+                got => {
+                    let shown = |symptom: &&Symptom<'_>| {
+                        got.as_ref()
+                            .is_some_and(|got| symptom.frames.iter().any(|f| matches(f, got)))
+                    };
+                    return Err(match symptom.filter(shown) {
+                        Some(symptom) => failure().with_hint(symptom.hint),
+                        None => failure(),
+                    });
+                }
             }
         }
     }
@@ -162,6 +194,13 @@ impl Ws {
             }
         }
     }
+}
+
+/// Frames that, coming where another was expected, show one mistake, and
+/// the hint that names it (see [`Ws::expect_json_telling`]).
+pub struct Symptom<'a> {
+    pub frames: &'a [Value],
+    pub hint: &'static Hint,
 }
 
 /// Takes `frame` off `earlier` if it is there (extra fields allowed, as

@@ -14,6 +14,7 @@ mod expect;
 mod http;
 mod ws;
 
+pub use expect::Symptom;
 pub use http::{Request, Response};
 pub use ws::{Event, Upgrade, Ws};
 
@@ -38,7 +39,8 @@ pub fn probe() -> Value {
     json!({"type": "probe"})
 }
 
-fn probe_answer() -> Value {
+/// What every server answers the probe.
+pub fn probe_answer() -> Value {
     json!({"error": "Unknown message type"})
 }
 

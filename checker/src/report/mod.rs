@@ -49,12 +49,27 @@ pub struct Failure {
     pub expected: String,
     pub got: String,
     /// For a row that tries several cases and reports the first that
-    /// failed: a heading, then one line per case with what it got.
-    pub cases: Vec<String>,
+    /// failed: a heading, then one line per case with what it got. (A boxed
+    /// slice, not a `Vec`: a failure travels in every `Result` of a check,
+    /// and clippy holds it under 128 bytes.)
+    pub cases: Box<[String]>,
     /// The server did not answer within a bound; worth a diagnosis even when
     /// it neither crashed nor panicked.
     pub hung: bool,
     pub diagnosis: Option<Box<Diagnosis>>,
+    /// A hint for the mistake the check recognised in what came back, in
+    /// place of the row's own, which names the row's usual cause: one row
+    /// can fail for more than one mistake, and the report should name the
+    /// one its frames show.
+    pub hint: Option<&'static Hint>,
+}
+
+/// A hint and the book section that explains it, as a row has them.
+#[derive(Clone, Copy, Debug)]
+pub struct Hint {
+    pub text: &'static str,
+    /// `file#anchor` under `book/src/`.
+    pub book: &'static str,
 }
 
 /// Something about the server process itself: it did not start, crashed,
@@ -77,15 +92,23 @@ impl Failure {
             redo: sent.redo.map(Box::new),
             expected: expected.into(),
             got: got.into(),
-            cases: Vec::new(),
+            cases: Box::default(),
             hung: false,
             diagnosis: None,
+            hint: None,
         }
     }
 
     /// The cases the row tried, shown under `cases:` with `heading`.
     pub fn with_cases(mut self, heading: &str, cases: Vec<String>) -> Self {
         self.cases = std::iter::once(heading.to_owned()).chain(cases).collect();
+        self
+    }
+
+    /// Names the mistake behind this failure with `hint` instead of the
+    /// row's usual one.
+    pub fn with_hint(mut self, hint: &'static Hint) -> Self {
+        self.hint = Some(hint);
         self
     }
 
@@ -171,12 +194,11 @@ fn push_evidence(lines: &mut Vec<String>, result: &RowResult, failure: &Failure,
             lines.push(format!("{INDENT}{INDENT}server| {line}"));
         }
     }
-    let mut hint = format!(
-        "{INDENT}hint: {} — see \"{}\", book/src/{}",
-        row.hint,
-        row.chapter_title(),
-        row.book
-    );
+    let (text, book) = failure
+        .hint
+        .map_or((row.hint, row.book), |hint| (hint.text, hint.book));
+    let chapter = crate::course::chapter_title(book.split('#').next().unwrap_or(book));
+    let mut hint = format!("{INDENT}hint: {text} — see \"{chapter}\", book/src/{book}");
     if let Some((exercise, stub)) = &style.stub
         && *exercise == row.exercise
     {

@@ -154,7 +154,8 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
     (
         "ws.token-wins",
         &[
-            "GET /ws?token=",
+            "a bad token and ",
+            "'s cookie: GET /ws?token=",
             "Cookie: session=",
             r#"expected: frame {"error":"Invalid token"}"#,
         ],
@@ -176,6 +177,13 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
     (
         "logs.token-redacted",
         &["expected: no token value in stdout or stderr"],
+    ),
+    (
+        "logs.refused-token",
+        &[
+            "expected: no token value, valid or not, in stdout or stderr",
+            "got: the refused token in the output",
+        ],
     ),
     (
         "first-message.auth",
@@ -206,6 +214,20 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
     (
         "first-message.timeout",
         &["expected: close 4001 'Authentication timeout'"],
+    ),
+    (
+        "first-message.binary",
+        &[
+            "then sent binary auth",
+            "expected: close 4001 'Unauthorized'",
+        ],
+    ),
+    (
+        "first-message.timeout-cancelled",
+        &[
+            "expected: the authenticated socket to stay open",
+            "got: close 4001 'Authentication timeout'",
+        ],
     ),
     (
         "server.bad-auth-timeout",
@@ -353,6 +375,10 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         &["GET /ws?ticket=", "expected: close 4002 'Session expired'"],
     ),
     (
+        "tickets.expiry-closes",
+        &["GET /ws?ticket=", "expected: close 4002 'Session expired'"],
+    ),
+    (
         "bearer.ok",
         &["Authorization: bearer ", "expected: the upgrade to succeed"],
     ),
@@ -423,6 +449,13 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "heartbeat.messages-kept",
+        &[
+            "reading nothing meanwhile (PING_INTERVAL_MS=200)",
+            "expected: every probe answered",
+        ],
+    ),
+    (
         "recheck.deleted-user",
         &[r#"expected: frame {"error":"User not found"}"#],
     ),
@@ -454,6 +487,37 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         &[
             r#"expected: frame {"error":"Rate limited"}"#,
             "got: close 1008",
+        ],
+    ),
+    (
+        "limits.sockets-across-sessions",
+        &[
+            "one-too-many (after a cookie and a token socket)",
+            "expected: close 1008 'Too many connections'",
+            r#"got: frame {"type":"authenticated""#,
+        ],
+    ),
+    (
+        "limits.rate-per-socket",
+        &[
+            "6 probes sent on each at once (MESSAGE_RATE=5)",
+            "from a bucket of its own",
+            r#"got: frame {"error":"Rate limited"}"#,
+        ],
+    ),
+    (
+        "limits.rate-every-frame",
+        &[
+            r#"expected: frame {"error":"Rate limited"}"#,
+            r#"got: frame {"error":"Unknown message type"}"#,
+        ],
+    ),
+    (
+        "limits.limited-not-acted-on",
+        &[
+            r#"then sent {"boardId":"board-1","type":"join"}"#,
+            "expected: nothing within 300 ms",
+            r#"got: frame {"boardId":"board-1","type":"joined""#,
         ],
     ),
     (

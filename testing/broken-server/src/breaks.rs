@@ -316,6 +316,39 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "a ticket is accepted only by the process that minted it",
     ),
     ("cluster.logout", "a logout is never published on the bus"),
+    ("logs.refused-token", "a refused token is logged in full"),
+    (
+        "first-message.binary",
+        "a binary first frame is skipped while waiting for the auth frame",
+    ),
+    (
+        "first-message.timeout-cancelled",
+        "the auth timer keeps running after the auth frame, and closes the socket",
+    ),
+    (
+        "tickets.expiry-closes",
+        "only a logout ends a ticket socket, never its session's expiry",
+    ),
+    (
+        "heartbeat.messages-kept",
+        "only a pong counts as hearing from the client",
+    ),
+    (
+        "limits.rate-per-socket",
+        "one user's sockets share one message bucket",
+    ),
+    (
+        "limits.rate-every-frame",
+        "only frames that parse as JSON take a token",
+    ),
+    (
+        "limits.limited-not-acted-on",
+        "a rate-limited message is answered Rate limited, then acted on",
+    ),
+    (
+        "limits.sockets-across-sessions",
+        "sockets are counted per session, not per user",
+    ),
     (HANG, "accepts the upgrade, then sends nothing, ever"),
 ];
 

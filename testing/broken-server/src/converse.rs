@@ -82,12 +82,14 @@ pub(crate) async fn converse(
             () = &mut over => return Some(ENDED),
             () = app.shutting_down() => return Some(GOING_AWAY),
         };
-        if let Some(Incoming::Text(_) | Incoming::Binary) = incoming {
-            match heartbeat.take() {
+        if long_lived::rated(incoming.as_ref()) {
+            match heartbeat.take(app, user) {
                 Ok(true) => {}
                 Ok(false) => {
                     socket.send_error("Rate limited").await;
-                    continue;
+                    if !long_lived::served_when_limited() {
+                        continue;
+                    }
                 }
                 Err(goodbye) => return Some(goodbye),
             }

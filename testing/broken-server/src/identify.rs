@@ -29,7 +29,14 @@ pub(crate) async fn identify(
         Credential::Token(token, fallback) => match (token_user(app, &token), fallback) {
             (Some(user), _) => Ok((user, None)),
             (None, Some(cookie)) => by_cookie(app, &cookie),
-            (None, None) => Err(INVALID_TOKEN),
+            (None, None) => {
+                if broken("logs.refused-token") {
+                    // The break: a refused token is logged, as if only a
+                    // good one were a secret.
+                    tracing::warn!("refused token {token}");
+                }
+                Err(INVALID_TOKEN)
+            }
         },
         Credential::Anonymous if broken("ws.no-credential") => Err(UNAUTHORIZED),
         Credential::Anonymous => by_first_frame(app, socket).await.map(|user| (user, None)),
@@ -76,8 +83,12 @@ async fn by_first_frame(app: &App, socket: &mut Socket) -> Result<User, Goodbye>
         let first = tokio::time::timeout_at(deadline, socket.recv())
             .await
             .map_err(|_| TIMED_OUT)?;
-        let Some(Incoming::Text(text)) = first else {
-            return Err(UNAUTHORIZED);
+        let text = match first {
+            Some(Incoming::Text(text)) => text,
+            // The break: a binary frame is skipped while waiting for the
+            // auth frame, as if only text could be a first message.
+            Some(Incoming::Binary) if broken("first-message.binary") => continue,
+            _ => return Err(UNAUTHORIZED),
         };
         let token = match ClientMessage::parse(&text) {
             Ok(ClientMessage::Auth { token }) => token,

@@ -5,7 +5,7 @@
 //! [`recheck`], [`recheck_listener`] and [`socket_slot`] at the points the
 //! contract names.
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use board::{
     App,
@@ -13,15 +13,19 @@ use board::{
     limits::{SocketSlot, TokenBucket},
     message::ClientMessage,
     rooms::SocketId,
+    socket::Incoming,
 };
 use tokio::time::{Instant, Interval};
 
-use crate::{ENDED, FORBIDDEN, Goodbye, broken};
+use crate::{ENDED, FORBIDDEN, Goodbye, broken, lock};
 
 pub(crate) const TOO_MANY: Goodbye = (None, 1008, "Too many connections");
 pub(crate) const USER_GONE: Goodbye = (Some("User not found"), 4001, "User not found");
 /// Sent without waiting for an answer: see [`crate::part`].
 pub(crate) const PING_TIMEOUT: Goodbye = (None, 1001, "Ping timeout");
+/// For the `heartbeat.messages-kept` break: how much later than the last
+/// text or binary frame the client must have been heard for it to be a pong.
+const PONG_MARGIN: Duration = Duration::from_millis(5);
 /// The `limits.message-rate` break's answer to one message too many.
 const RATE_CLOSE: Goodbye = (None, 1008, "Rate limited");
 
@@ -42,7 +46,16 @@ pub(crate) struct Heartbeat {
     /// When the client last sent a frame that is not a pong: the
     /// `heartbeat.answering-kept` break measures silence from here.
     last_frame: Instant,
+    /// When the client was last heard without a text or binary frame, that
+    /// is by a pong: the `heartbeat.messages-kept` break measures silence
+    /// from here. Seen only when the serve loop comes round, which every
+    /// ping does.
+    last_pong: Instant,
 }
+
+/// For the `limits.rate-per-socket` break: one bucket per user, shared by
+/// all of that user's sockets.
+static USER_BUCKETS: Mutex<Option<HashMap<String, TokenBucket>>> = Mutex::new(None);
 
 impl Heartbeat {
     pub(crate) fn new(app: &App) -> Heartbeat {
@@ -52,6 +65,7 @@ impl Heartbeat {
             pings: tokio::time::interval_at(Instant::now() + interval, interval),
             bucket: TokenBucket::new(app.config.message_rate),
             last_frame: Instant::now(),
+            last_pong: Instant::now(),
         }
     }
 
@@ -60,14 +74,28 @@ impl Heartbeat {
         if broken("heartbeat.answering-kept") {
             // The break: a pong is not hearing from the client.
             self.last_frame.elapsed()
+        } else if broken("heartbeat.messages-kept") {
+            // The break: only a pong is hearing from the client.
+            self.last_pong.elapsed()
         } else {
             heard
+        }
+    }
+
+    /// Keeps `last_pong` for the `heartbeat.messages-kept` break: heard
+    /// after the last text or binary frame (with a margin, for two clocks
+    /// read a moment apart) is heard by a pong.
+    fn note_pong(&mut self, silent_for: Duration) {
+        let heard_at = Instant::now() - silent_for;
+        if heard_at > self.last_frame + PONG_MARGIN && heard_at > self.last_pong {
+            self.last_pong = heard_at;
         }
     }
 
     /// Resolves at the next ping, or when `silent_for` (the socket's own
     /// count) reaches two intervals if nothing is heard before then.
     pub(crate) async fn next(&mut self, silent_for: Duration) -> Beat {
+        self.note_pong(silent_for);
         let allowed = (2 * self.interval).saturating_sub(self.silence(silent_for));
         let deadline = async {
             if broken("heartbeat.silent-dropped") {
@@ -83,7 +111,8 @@ impl Heartbeat {
     }
 
     /// Whether the socket has been silent for two intervals.
-    pub(crate) fn gone_silent(&self, silent_for: Duration) -> bool {
+    pub(crate) fn gone_silent(&mut self, silent_for: Duration) -> bool {
+        self.note_pong(silent_for);
         self.silence(silent_for) >= 2 * self.interval
     }
 
@@ -93,16 +122,47 @@ impl Heartbeat {
         !broken("heartbeat.pings")
     }
 
-    /// Counts a text or binary frame against the rate: `Ok(true)` to act on
-    /// it, `Ok(false)` to answer Rate limited, `Err` to end the socket.
-    pub(crate) fn take(&mut self) -> Result<bool, Goodbye> {
+    /// Counts a text or binary frame of `user` against the rate: `Ok(true)`
+    /// to act on it, `Ok(false)` to answer Rate limited, `Err` to end the
+    /// socket.
+    pub(crate) fn take(&mut self, app: &App, user: &User) -> Result<bool, Goodbye> {
         self.last_frame = Instant::now();
-        match self.bucket.try_take() {
+        let took = if broken("limits.rate-per-socket") {
+            // The break: the user's sockets share one bucket.
+            let mut buckets = lock(&USER_BUCKETS);
+            buckets
+                .get_or_insert_with(HashMap::new)
+                .entry(user.id.clone())
+                .or_insert_with(|| TokenBucket::new(app.config.message_rate))
+                .try_take()
+        } else {
+            self.bucket.try_take()
+        };
+        match took {
             true => Ok(true),
             false if broken("limits.message-rate") => Err(RATE_CLOSE),
             false => Ok(false),
         }
     }
+}
+
+/// Whether a frame takes a token: every text or binary frame, or (the
+/// `limits.rate-every-frame` break) only text that parses as JSON.
+pub(crate) fn rated(incoming: Option<&Incoming>) -> bool {
+    match incoming {
+        Some(Incoming::Text(text)) if broken("limits.rate-every-frame") => {
+            serde_json::from_str::<serde_json::Value>(text).is_ok()
+        }
+        Some(Incoming::Binary) => !broken("limits.rate-every-frame"),
+        Some(Incoming::Text(_)) => true,
+        _ => false,
+    }
+}
+
+/// Whether a message that found the bucket empty is acted on all the same
+/// (the `limits.limited-not-acted-on` break: told, then served).
+pub(crate) fn served_when_limited() -> bool {
+    broken("limits.limited-not-acted-on")
 }
 
 /// Reads afresh what the upgrade decided before `message` is acted on: the
@@ -159,9 +219,18 @@ pub(crate) fn recheck_listener(
 }
 
 /// The socket's place among its user's open sockets, held for its life.
-pub(crate) fn socket_slot(app: &App, user: &User) -> Result<SocketSlot, Goodbye> {
+pub(crate) fn socket_slot(
+    app: &App,
+    user: &User,
+    session: Option<&Session>,
+) -> Result<SocketSlot, Goodbye> {
+    // The break: the sockets are counted per session, not per user.
+    let holder = match session {
+        Some(session) if broken("limits.sockets-across-sessions") => &session.key,
+        _ => &user.id,
+    };
     app.user_sockets
-        .try_open(&user.id, app.config.max_sockets_per_user)
+        .try_open(holder, app.config.max_sockets_per_user)
         .ok_or(TOO_MANY)
 }
 

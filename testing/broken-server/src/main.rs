@@ -308,6 +308,11 @@ fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
 /// (see [`tcp_end`]).
 async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<tcp_end::TcpEnd>) {
     let pending_hear_shutdown = !broken("shutdown.going-away");
+    // For the `first-message.timeout-cancelled` break: the auth timer of a
+    // socket without a credential, left running after its auth frame.
+    let auth_timer = matches!(credential, Credential::Anonymous)
+        .then(|| tokio::time::Instant::now() + app.config.auth_timeout)
+        .filter(|_| broken("first-message.timeout-cancelled"));
     let who = tokio::select! {
         who = identify(&app, &mut socket, credential) => who,
         () = app.shutting_down(), if pending_hear_shutdown => Err(GOING_AWAY),
@@ -318,7 +323,7 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
     };
     let mut slot = None;
     if long_lived::slot_before_greeting() {
-        match long_lived::socket_slot(&app, &user) {
+        match long_lived::socket_slot(&app, &user, session.as_ref()) {
             Ok(taken) => slot = Some(taken),
             Err(goodbye) => return part(socket, Some(goodbye)).await,
         }
@@ -337,13 +342,19 @@ async fn live(app: App, mut socket: Socket, credential: Credential, tcp: Option<
         .await;
     let _slot = match slot {
         Some(slot) => slot,
-        None => match long_lived::socket_slot(&app, &user) {
+        None => match long_lived::socket_slot(&app, &user, session.as_ref()) {
             Ok(slot) => slot,
             Err(goodbye) => return part(socket, Some(goodbye)).await,
         },
     };
     let mut mailbox = app.rooms.mailbox();
-    let goodbye = converse(&app, &mut socket, &user, session.as_ref(), &mut mailbox).await;
+    let goodbye = match auth_timer {
+        Some(deadline) => tokio::select! {
+            goodbye = converse(&app, &mut socket, &user, session.as_ref(), &mut mailbox) => goodbye,
+            () = tokio::time::sleep_until(deadline) => Some(TIMED_OUT),
+        },
+        None => converse(&app, &mut socket, &user, session.as_ref(), &mut mailbox).await,
+    };
     if let (Some(tcp), Some(NORMAL)) = (&tcp, goodbye)
         && tcp_end::close_on_tcp_end()
     {

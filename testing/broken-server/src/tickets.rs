@@ -133,7 +133,12 @@ pub(crate) async fn redeem(app: &App, ticket: &str) -> Result<(User, Option<Sess
         .map_err(|_| INTERNAL)?
         .ok_or(INVALID_TICKET)?;
     // The break: the socket forgets the session it came from.
-    let session = (!broken("tickets.logout-closes")).then_some(session);
+    let mut session = (!broken("tickets.logout-closes")).then_some(session);
+    if let (true, Some(session)) = (broken("tickets.expiry-closes"), session.as_mut()) {
+        // The break: only a logout ends a ticket socket, as if it had been
+        // given the session's key but not its expiry.
+        session.expires_at = unix_now() + 10 * 365 * 86_400;
+    }
     Ok((user, session))
 }
 

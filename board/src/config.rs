@@ -34,6 +34,9 @@ pub struct Config {
     /// `LOGIN_CONCURRENCY`: password checks that may run at once (exercise
     /// 11 on); the number of CPUs by default.
     pub login_concurrency: usize,
+    /// `REQUEST_TIMEOUT_MS`: how long a client may take to send a request's
+    /// headers, and then its body (exercise 11 on).
+    pub request_timeout: Duration,
     /// `REDIS_URL`: the bus shared by several server processes (exercise
     /// 10); `None` when unset or empty, and the process works alone.
     pub redis_url: Option<String>,
@@ -80,6 +83,7 @@ impl Config {
         let ping_interval = number("PING_INTERVAL_MS", 30_000, (100, 3_600_000))?;
         let max_sockets_per_user = number("MAX_SOCKETS_PER_USER", 10, (1, 10_000))?;
         let message_rate = number("MESSAGE_RATE", 20, (1, 100_000))?;
+        let request_timeout = number("REQUEST_TIMEOUT_MS", 10_000, (100, 600_000))?;
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         let login_concurrency = number("LOGIN_CONCURRENCY", cpus.min(1_024) as u64, (1, 1_024))?;
         let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
@@ -111,6 +115,7 @@ impl Config {
                 .expect("the range check keeps MAX_SOCKETS_PER_USER small"),
             message_rate: u32::try_from(message_rate)
                 .expect("the range check keeps MESSAGE_RATE within u32"),
+            request_timeout: Duration::from_millis(request_timeout),
             login_concurrency: usize::try_from(login_concurrency)
                 .expect("the range check keeps LOGIN_CONCURRENCY small"),
             redis_url,

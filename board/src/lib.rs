@@ -116,6 +116,11 @@ impl App {
         self.shutdown.cancelled().await;
     }
 
+    /// Whether the server has begun shutting down.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
     /// Begins shutting down, as SIGTERM or Ctrl-C do.
     pub fn shut_down(&self) {
         self.shutdown.cancel();

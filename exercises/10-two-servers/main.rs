@@ -608,6 +608,10 @@ async fn serve_socket(
             },
             frame = mailbox.next() => match frame {
                 Some(frame) => socket.send_queued(frame, mailbox).await,
+                // At shutdown every socket leaves at once, and the user_left
+                // frames can overflow a queue: that socket is still told the
+                // server is going away, not that it fell behind.
+                None if app.is_shutting_down() => return Ending::ShuttingDown,
                 None => return Ending::FellBehind,
             },
             () = &mut session_ended => return Ending::SessionEnded,

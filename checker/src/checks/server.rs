@@ -103,6 +103,16 @@ pub static ROWS: &[Row] = &[
         hint: "board connects to REDIS_URL in the exercises and hides its password in errors; a server of your own authenticates to Redis before the listening line, treats a refused password as a bad setting, and prints the URL, if at all, without its password.",
         check: check!(redis_password),
     },
+    Row {
+        id: "server.bad-hostile-settings",
+        exercise: 11,
+        retired_after: None,
+        name: "a bad REQUEST_TIMEOUT_MS or LOGIN_CONCURRENCY ends the process with an error naming it",
+        book: "contract.md#starting-a-server",
+        setup: Setup::OwnServers,
+        hint: "board parses these two settings in the exercises; a server of your own parses each like the others, within its range (REQUEST_TIMEOUT_MS 100-600000, LOGIN_CONCURRENCY 1-1024), or stops with an error naming it.",
+        check: check!(bad_hostile_settings),
+    },
 ];
 
 /// The contract: bad settings end the process within 2 seconds of its start. A
@@ -328,6 +338,21 @@ pub async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
         BadSetting::new("REDIS_URL", "http://127.0.0.1:6379"),
         BadSetting::new("REDIS_URL", &unreachable),
     ];
+    expect_refusals(&ctx, cases).await
+}
+
+pub async fn bad_hostile_settings(ctx: Ctx) -> Result<(), Failure> {
+    let cases = [
+        ("REQUEST_TIMEOUT_MS", "99"),
+        ("REQUEST_TIMEOUT_MS", "abc"),
+        ("REQUEST_TIMEOUT_MS", "600001"),
+        ("LOGIN_CONCURRENCY", "0"),
+        ("LOGIN_CONCURRENCY", "abc"),
+        ("LOGIN_CONCURRENCY", "1025"),
+    ]
+    .iter()
+    .map(|(setting, value)| BadSetting::new(setting, value))
+    .collect();
     expect_refusals(&ctx, cases).await
 }
 

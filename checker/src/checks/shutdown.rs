@@ -1,4 +1,6 @@
-//! Rows `shutdown.*`: SIGTERM closes every socket 1001 and the process exits 0.
+//! Rows `shutdown.*`: SIGTERM closes every socket 1001 and the process exits 0,
+//! also when the shutdown's own `user_left` frames overflow the sockets'
+//! queues (exercise 11).
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -6,23 +8,43 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::{Ctx, ensure, member};
-use crate::client::{Upgrade, seconds};
+use futures_util::future::{join_all, try_join_all};
+
+use super::rooms::{BOARD_1, BOARD_2, message};
+use super::{ALICE, BOB, CAROL, Ctx, User, ensure, member};
+use crate::client::{Upgrade, Ws, seconds};
 use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 use crate::server::{Program, STOP_GRACE, describe_status};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
-    id: "shutdown.going-away",
-    exercise: 6,
-    retired_after: None,
-    name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
-    book: "close-codes.md#shutting-down",
-    setup: SIGNED_IN,
-    hint: "board stops accepting on SIGTERM and returns from main once the sockets are closed; in finish, close ShuttingDown with 1001 'Server shutting down', and in Rejection::answer give ShuttingDown (a socket still waiting for its auth frame) the same close.",
-    check: check!(going_away),
-}];
+pub static ROWS: &[Row] = &[
+    Row {
+        id: "shutdown.going-away",
+        exercise: 6,
+        retired_after: None,
+        name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
+        book: "close-codes.md#shutting-down",
+        setup: SIGNED_IN,
+        hint: "board stops accepting on SIGTERM and returns from main once the sockets are closed; in finish, close ShuttingDown with 1001 'Server shutting down', and in Rejection::answer give ShuttingDown (a socket still waiting for its auth frame) the same close.",
+        check: check!(going_away),
+    },
+    Row {
+        id: "shutdown.every-socket",
+        exercise: 11,
+        retired_after: None,
+        name: "on SIGTERM with two busy boards of 300 sockets each, every socket gets 1001, none 1013",
+        book: "under-attack.md#shutting-down-under-load",
+        setup: Setup::SignedIn(&[("MAX_SOCKETS_PER_USER", "10000")]),
+        hint: "In serve_socket, a mailbox that overflows while the server is shutting down was filled by the shutdown's own user_left frames: end that socket as ShuttingDown (1001), not FellBehind (1013).",
+        check: check!(every_socket),
+    },
+];
+
+/// Sockets in each board of [`every_socket`]: more than a socket's queue
+/// holds (256 frames), so that the `user_left` frames of a shutdown can
+/// overflow it.
+const PER_BOARD: usize = 300;
 
 pub async fn going_away(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
@@ -77,4 +99,67 @@ fn exit_got(program: &Program, status: ExitStatus) -> String {
         }
         _ => described,
     }
+}
+
+/// The board's members, and the board.
+const BOARDS: [(&str, [&User; 2]); 2] = [(BOARD_1, [&ALICE, &BOB]), (BOARD_2, [&ALICE, &CAROL])];
+
+pub async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
+    let mut sessions = Vec::new();
+    for user in [&ALICE, &BOB, &CAROL] {
+        sessions.push((user.username, ctx.login(user).await?));
+    }
+    let session_of = |user: &User| {
+        sessions
+            .iter()
+            .find(|(name, _)| *name == user.username)
+            .map(|(_, session)| session.clone())
+            .unwrap_or_default()
+    };
+    let mut sockets: Vec<Ws> = Vec::new();
+    for (board, members) in BOARDS {
+        for number in 0..PER_BOARD {
+            let user = members[number % 2];
+            let label = format!("{}-{board}-{number}", user.username);
+            let mut ws = ctx
+                .authenticated(&label, Upgrade::cookie(&session_of(user)), user)
+                .await?;
+            ws.send_json(&message("join", board)).await?;
+            sockets.push(ws);
+        }
+    }
+    // Busy boards: every socket's join is answered, and some type, when the
+    // signal comes.
+    try_join_all(sockets.iter_mut().map(|ws| ws.expect_type_amid("joined"))).await?;
+    for ws in sockets.iter_mut().step_by(PER_BOARD / 10) {
+        let board = if ws.label().contains(BOARD_1) {
+            BOARD_1
+        } else {
+            BOARD_2
+        };
+        ws.send_json(&message("typing", board)).await?;
+    }
+    ctx.server().signal(Signal::SIGTERM);
+    let request = format!(
+        "{} sockets in {BOARD_1} and {BOARD_2} ({PER_BOARD} each), some typing, then SIGTERM",
+        2 * PER_BOARD
+    );
+    let endings = join_all(sockets.iter_mut().map(|ws| ws.ending(STOP_GRACE))).await;
+    let wrong: Vec<String> = sockets
+        .iter()
+        .zip(&endings)
+        .filter(|(_, ending)| !ending.is_close(1001, "Server shutting down"))
+        .map(|(ws, ending)| format!("{}: {}", ws.label(), ending.describe()))
+        .collect();
+    ensure(
+        wrong.is_empty(),
+        request.as_str(),
+        "close 1001 'Server shutting down' on every socket",
+        format!(
+            "{} of {} sockets ended otherwise: {}",
+            wrong.len(),
+            sockets.len(),
+            wrong.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+        ),
+    )
 }

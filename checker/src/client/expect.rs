@@ -185,6 +185,34 @@ impl Ws {
             .map(|_| ())
     }
 
+    /// Reads until a frame of type `kind` comes, passing over the frames of
+    /// other sockets' doings: for rows that open many sockets in one board.
+    pub async fn expect_type_amid(&mut self, kind: &str) -> Result<(), Failure> {
+        loop {
+            let event = self.next_event(FRAME_LIMIT).await;
+            match event.json() {
+                Some(frame) if frame["type"] == kind => return Ok(()),
+                Some(_) => {}
+                None => {
+                    return Err(self.unexpected(format!("a frame of type {kind:?}"), &event));
+                }
+            }
+        }
+    }
+
+    /// How the socket ends: the close, the end of the connection, or silence
+    /// for `limit`, passing over the frames that come before it.
+    pub async fn ending(&mut self, limit: Duration) -> Event {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.next_event(left).await;
+            if !matches!(event, Event::Text(_) | Event::Binary(_)) {
+                return event;
+            }
+        }
+    }
+
     /// Where no probe exists: nothing at all may arrive for [`QUIET_LIMIT`].
     pub async fn expect_quiet(&mut self) -> Result<(), Failure> {
         match self.next_event(QUIET_LIMIT).await {

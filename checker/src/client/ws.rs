@@ -176,7 +176,7 @@ impl Event {
         }
     }
 
-    pub(super) fn is_close(&self, code: u16, reason: &str) -> bool {
+    pub fn is_close(&self, code: u16, reason: &str) -> bool {
         matches!(self, Event::Close(Some((c, r))) if *c == code && r == reason)
     }
 }
@@ -343,6 +343,11 @@ impl Ws {
                 })
             }
         }
+    }
+
+    /// The name the report gives this socket.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// What a report shows as the request behind an expectation on this

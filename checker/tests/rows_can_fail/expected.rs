@@ -535,6 +535,17 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "server.bad-hostile-settings",
+        &["a last stderr line naming LOGIN_CONCURRENCY"],
+    ),
+    (
+        "shutdown.every-socket",
+        &[
+            "expected: close 1001 'Server shutting down' on every socket",
+            "close 1013 'Try again later'",
+        ],
+    ),
+    (
         "flood.bounded",
         &[
             "200 x POST /api/login",

@@ -292,6 +292,14 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "a refused REDIS_URL is printed whole, password and all",
     ),
     (
+        "server.bad-hostile-settings",
+        "a bad LOGIN_CONCURRENCY falls back to the default",
+    ),
+    (
+        "shutdown.every-socket",
+        "a queue that overflows during shutdown is answered 1013, not 1001",
+    ),
+    (
         "flood.bounded",
         "every password check runs at once, as many as are asked for",
     ),

@@ -57,7 +57,15 @@ pub(crate) async fn converse(
         let incoming = tokio::select! {
             incoming = socket.recv() => incoming,
             frame = mailbox.next() => {
-                let Some(frame) = frame else { return Some(FELL_BEHIND) };
+                let Some(frame) = frame else {
+                    // The frames that overflow a queue at shutdown are the
+                    // shutdown's own (the `shutdown.every-socket` break
+                    // forgets it).
+                    if app.is_shutting_down() && !broken("shutdown.every-socket") {
+                        return Some(GOING_AWAY);
+                    }
+                    return Some(FELL_BEHIND);
+                };
                 socket.send_json(&frame).await;
                 continue;
             }

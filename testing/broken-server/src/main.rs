@@ -156,6 +156,7 @@ fn lenient_config() -> Result<Config, ConfigError> {
         "AUTH_TIMEOUT_MS" => broken("server.bad-auth-timeout"),
         "TICKET_TTL_SECS" => broken("server.bad-ticket-ttl"),
         "MESSAGE_RATE" => broken("server.bad-limit-settings"),
+        "LOGIN_CONCURRENCY" => broken("server.bad-hostile-settings"),
         _ => false,
     };
     let mut dropped: Vec<&'static str> = Vec::new();

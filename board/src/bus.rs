@@ -33,6 +33,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_500);
 /// its connection dropped.
 const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(200);
 
+/// The publishing connection's reconnecting: attempts at most 250 ms apart,
+/// so that a Redis that comes back is used again within well under a
+/// second (the contract allows 2), and a command that waits on a Redis
+/// that is gone fails within a second instead of hanging.
+fn reconnecting() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_factor(50)
+        .set_max_delay(250)
+        .set_connection_timeout(Duration::from_millis(500))
+        .set_response_timeout(Duration::from_secs(1))
+}
+
 /// Messages received but not yet handled; beyond this the oldest wait in
 /// Redis's own output buffer, which has its own limits.
 const INBOX_BOUND: usize = 1_024;
@@ -85,7 +97,8 @@ impl Bus {
         let client =
             redis::Client::open(url).map_err(|error| bad(format!("{shown:?}: {error}")))?;
         let connecting = async {
-            let mut publisher = ConnectionManager::new(client.clone()).await?;
+            let mut publisher =
+                ConnectionManager::new_with_config(client.clone(), reconnecting()).await?;
             // A Redis that requires a password accepts the connection and
             // refuses only its first command: ask one now, so that a wrong
             // or missing password is a bad setting, not a later surprise.
@@ -163,17 +176,31 @@ async fn subscribe(client: redis::Client) -> Result<mpsc::Receiver<String>, redi
     pubsub.subscribe(CHANNEL).await?;
     tokio::spawn(async move {
         let mut first = Some(pubsub);
+        // Logged once when the bus goes, and once when it is back: not at
+        // every attempt in between.
+        let mut lost = false;
         while !inbox.is_closed() {
             let subscribed = match first.take() {
                 Some(pubsub) => Ok(pubsub),
                 None => resubscribe(&client).await,
             };
             let result = match subscribed {
-                Ok(pubsub) => forward(pubsub, &inbox).await,
+                Ok(pubsub) => {
+                    if std::mem::take(&mut lost) {
+                        tracing::warn!("bus subscription back");
+                    }
+                    forward(pubsub, &inbox).await
+                }
                 Err(error) => Err(error),
             };
-            if let Err(error) = result {
-                tracing::warn!("bus subscription lost ({error}); subscribing again");
+            if !lost {
+                lost = true;
+                match result {
+                    Err(error) => {
+                        tracing::warn!("bus subscription lost ({error}); subscribing again")
+                    }
+                    Ok(()) => tracing::warn!("bus subscription lost; subscribing again"),
+                }
             }
             tokio::time::sleep(RESUBSCRIBE_DELAY).await;
         }

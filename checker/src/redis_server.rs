@@ -28,6 +28,7 @@ pub struct RedisServer {
     /// `redis://:PASSWORD@127.0.0.1:PORT`.
     pub url: String,
     pub port: u16,
+    password: String,
 }
 
 /// Where `redis-server` is on the `PATH`, if anywhere.
@@ -54,6 +55,24 @@ pub fn free_port() -> Result<u16, Failure> {
 
 /// Starts a Redis for one row.
 pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
+    start_on(scratch, free_port()?, crate::checks::unknown_secret()).await
+}
+
+/// Starts `stopped` again, on its port and with its password, as an
+/// operator brings a Redis back after an outage. It starts empty: the
+/// rows' Redis keeps nothing on disk.
+pub async fn start_again(
+    scratch: &std::path::Path,
+    stopped: &RedisServer,
+) -> Result<RedisServer, Failure> {
+    start_on(scratch, stopped.port, stopped.password.clone()).await
+}
+
+async fn start_on(
+    scratch: &std::path::Path,
+    port: u16,
+    password: String,
+) -> Result<RedisServer, Failure> {
     let request = "start redis-server on a free port";
     let Some(binary) = find() else {
         return Err(Failure::new(
@@ -63,8 +82,6 @@ pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
              (Debian, Ubuntu) or `brew install redis` (macOS), then run the checker again",
         ));
     };
-    let port = free_port()?;
-    let password = crate::checks::unknown_secret();
     // No snapshots, no append-only file: nothing of a row outlives it.
     let line = format!(
         "exec '{}' --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
@@ -103,5 +120,6 @@ pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
         server,
         url: format!("redis://:{password}@127.0.0.1:{port}"),
         port,
+        password,
     })
 }

@@ -96,6 +96,12 @@ impl Ctx {
         &self.env
     }
 
+    /// Adds a line to the row's transcript: something the row did that is
+    /// neither a request nor a frame (stopping a Redis, say).
+    pub fn note(&self, line: &str) {
+        self.transcript.push(line.to_owned());
+    }
+
     /// The row's server; rows with `Setup::Server` always have one.
     pub fn server(&self) -> &Arc<Server> {
         &self

@@ -546,6 +546,16 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "cluster.outage-local",
+        &[
+            r#"expected: frame {"type":"user_typing","user":{"id":"user-alice","name":"Alice"}} within 500 ms"#,
+        ],
+    ),
+    (
+        "cluster.outage-recovers",
+        &["to hear", "within 2 s of Redis coming back"],
+    ),
+    (
         "flood.bounded",
         &[
             "200 x POST /api/login",

@@ -300,6 +300,14 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "a queue that overflows during shutdown is answered 1013, not 1001",
     ),
     (
+        "cluster.outage-local",
+        "a socket's loop waits for the bus as long as Redis takes",
+    ),
+    (
+        "cluster.outage-recovers",
+        "after one failed bus command, the process leaves the bus alone for good",
+    ),
+    (
         "flood.bounded",
         "every password check runs at once, as many as are asked for",
     ),

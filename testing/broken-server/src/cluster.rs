@@ -12,6 +12,11 @@ use board::{
     bus::{Bus, BusError},
     rooms::{FROM_ELSEWHERE, SocketId},
 };
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -48,7 +53,7 @@ pub(crate) async fn broadcast(app: &App, board_id: &str, sender: SocketId, frame
         return;
     }
     let message = json!({ "from": bus.process_id(), "board": board_id, "frame": frame });
-    warn_on(bus.publish(&message.to_string()).await);
+    warn_on(on_bus(bus.publish(&message.to_string())).await);
 }
 
 /// The board's viewers: `here` counts this process's own sockets in it;
@@ -59,7 +64,7 @@ pub(crate) async fn viewers(app: &App, board_id: &str, here: usize) -> usize {
         // The break: the count is this process's alone.
         return here;
     }
-    match count(bus, board_id, here).await {
+    match on_bus(count(bus, board_id, here)).await {
         Ok(viewers) => viewers,
         Err(error) => {
             tracing::warn!("{error}");
@@ -98,7 +103,7 @@ pub(crate) async fn relay(app: App) {
             ended = endings.recv() => match ended {
                 Ok(ended) if ended.here && !broken("cluster.logout") => {
                     let message = json!({ "from": bus.process_id(), "ended": ended.key });
-                    warn_on(bus.publish(&message.to_string()).await);
+                    warn_on(on_bus(bus.publish(&message.to_string())).await);
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
@@ -122,6 +127,33 @@ fn deliver(app: &App, bus: &Bus, payload: &str) {
     } else if let Some(key) = message["ended"].as_str() {
         app.sessions.ended_elsewhere(key);
     }
+}
+
+/// How long a socket's loop waits for the bus before it goes on without it.
+const BUS_WAIT: Duration = Duration::from_millis(250);
+
+/// Set, with the `cluster.outage-recovers` break, once a command on the bus
+/// has failed: from then on the process leaves the bus alone for good.
+static GAVE_UP: AtomicBool = AtomicBool::new(false);
+
+/// Waits for `command` at most [`BUS_WAIT`] (the `cluster.outage-local`
+/// break waits as long as Redis takes).
+async fn on_bus<T>(command: impl Future<Output = Result<T, BusError>>) -> Result<T, BusError> {
+    let giving_up = broken("cluster.outage-recovers");
+    if giving_up && GAVE_UP.load(Ordering::Relaxed) {
+        return Err(BusError::TimedOut(Duration::ZERO));
+    }
+    let result = if broken("cluster.outage-local") {
+        command.await
+    } else {
+        tokio::time::timeout(BUS_WAIT, command)
+            .await
+            .unwrap_or(Err(BusError::TimedOut(BUS_WAIT)))
+    };
+    if giving_up && result.is_err() {
+        GAVE_UP.store(true, Ordering::Relaxed);
+    }
+    result
 }
 
 fn warn_on(result: Result<(), BusError>) {

@@ -1,4 +1,5 @@
-//! Rows `cluster.*`: two server processes, one board (exercise 10).
+//! Rows `cluster.*`: two server processes, one board (exercise 10), and
+//! the same board through a Redis outage (exercise 11, in [`outage`]).
 //!
 //! Each row starts a real Redis and two processes of the server under test
 //! on one database file and one `REDIS_URL`, then puts users on different
@@ -9,6 +10,8 @@
 //! `joined` answer: each row lists such events as "late" for the socket,
 //! and takes each of them at most once, wherever it comes.
 
+mod outage;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -16,7 +19,7 @@ use serde_json::{Value, json};
 use super::rooms::{BOARD_1, BOARD_2, message, user_left};
 use super::{ALICE, BOB, CAROL, CLOSE_LIMIT, Ctx, User};
 use crate::client::{Request, Symptom, Upgrade, Ws};
-use crate::redis_server;
+use crate::redis_server::{self, RedisServer};
 use crate::report::{Failure, Hint, Sent};
 use crate::rows::{Row, Setup, check};
 use crate::server::Server;
@@ -73,6 +76,26 @@ pub static ROWS: &[Row] = &[
         hint: "Publish a session that ended here (share_session_ended) and end it on the other processes when it arrives (deliver).",
         check: check!(logout),
     },
+    Row {
+        id: "cluster.outage-local",
+        exercise: 11,
+        retired_after: None,
+        name: "with Redis stopped, two sockets on one process keep hearing each other's typing at once",
+        book: "under-attack.md#when-redis-goes-away",
+        setup: Setup::OwnServers,
+        hint: "In broadcast (and board_viewers), wait for the bus a bounded time only: while Redis is gone a command can wait seconds for it, and the sender's own loop, with its own board, waits there too.",
+        check: check!(outage::local),
+    },
+    Row {
+        id: "cluster.outage-recovers",
+        exercise: 11,
+        retired_after: None,
+        name: "Redis restarted on its port: typing crosses processes again within 2 s, and a logout made while it was down closed its socket on the other process by a ping tick",
+        book: "under-attack.md#when-redis-goes-away",
+        setup: Setup::OwnServers,
+        hint: "board reconnects to the bus by itself; the logout that could not cross it is caught by exercise 9's recheck_listener, which reads the session at every ping tick: keep that read, and keep every wait on the bus bounded.",
+        check: check!(outage::recovers),
+    },
 ];
 
 /// A Redis and two processes on one database and one `REDIS_URL`.
@@ -82,14 +105,24 @@ struct Cluster {
 }
 
 async fn cluster(ctx: &Ctx) -> Result<Cluster, Failure> {
-    let scratch = ctx.env().dir.clone();
-    let redis = redis_server::start(&scratch).await?;
+    let (cluster, redis) = cluster_and_redis(ctx, &[]).await?;
     ctx.keep(redis.server);
+    Ok(cluster)
+}
+
+/// [`cluster`], with its processes started with `settings` too, and the
+/// Redis left to the row, which may stop it.
+async fn cluster_and_redis(
+    ctx: &Ctx,
+    settings: &[(&str, &str)],
+) -> Result<(Cluster, RedisServer), Failure> {
+    let redis = redis_server::start(&ctx.env().dir).await?;
     let database = ctx.env().fresh_database();
-    let settings = [("REDIS_URL", redis.url.as_str())];
+    let mut settings = settings.to_vec();
+    settings.push(("REDIS_URL", redis.url.as_str()));
     let a = ctx.start(&database, &settings).await?;
     let b = ctx.start(&database, &settings).await?;
-    Ok(Cluster { a, b })
+    Ok((Cluster { a, b }, redis))
 }
 
 /// `user`'s cookie socket on the process at `port`, labelled `label`.

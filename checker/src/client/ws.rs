@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
@@ -194,6 +195,9 @@ enum Command {
     Send(Message, oneshot::Sender<Result<(), tungstenite::Error>>),
     /// Stop reading: the socket answers no ping (and no close) any more.
     StopReading,
+    /// Write these bytes to the connection as they are, outside the
+    /// WebSocket framing: a frame that breaks RFC 6455 on purpose.
+    Raw(Vec<u8>, oneshot::Sender<std::io::Result<()>>),
 }
 
 /// The text of an event after the task has ended the connection.
@@ -217,6 +221,9 @@ async fn drive(
                     let _ = done.send(stream.send(message).await);
                 }
                 Some(Command::StopReading) => reading = false,
+                Some(Command::Raw(bytes, done)) => {
+                    let _ = done.send(stream.get_mut().write_all(&bytes).await);
+                }
             },
             message = stream.next(), if reading => {
                 let event = match message {
@@ -481,6 +488,28 @@ impl Ws {
     /// arrived can still be taken with [`Ws::next_event`].
     pub fn stop_reading(&mut self) {
         let _ = self.commands.send(Command::StopReading);
+    }
+
+    /// Writes `bytes` to the connection as they are (`shown` in the
+    /// transcript): a frame no WebSocket library would send.
+    pub async fn send_raw(&mut self, bytes: &[u8], shown: &str) -> Result<(), Failure> {
+        self.transcript.push(format!("{} → {shown}", self.label));
+        self.last_sent = Some(shown.to_owned());
+        let (done, written) = oneshot::channel();
+        let _ = self.commands.send(Command::Raw(bytes.to_vec(), done));
+        match timeout(REQUEST_LIMIT, written).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(Failure::new(
+                self.request(),
+                "the bytes to be written",
+                format!("writing failed: {error}"),
+            )),
+            _ => Err(Failure::new(
+                self.request(),
+                "the bytes to be written",
+                format!("writing failed: {ALREADY_ENDED}"),
+            )),
+        }
     }
 
     pub(super) fn unexpected(&self, expected: impl Into<String>, got: &Event) -> Failure {

@@ -16,8 +16,9 @@ use futures_util::future::BoxFuture;
 use std::sync::LazyLock;
 
 use crate::checks::{
-    Ctx, bearer, close, cluster, expiry, first_message, flood, heartbeat, limits, login, logout,
-    logs, me, messages, origin, page, recheck, rooms, server, shutdown, tickets, tokens, ws,
+    Ctx, bearer, close, cluster, db, expiry, first_message, flood, heartbeat, limits, login,
+    logout, logs, me, messages, origin, page, protocol, recheck, requests, rooms, server, shutdown,
+    tickets, tokens, upgrade, ws,
 };
 use crate::report::Failure;
 
@@ -116,6 +117,10 @@ pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         limits::ROWS,
         cluster::ROWS,
         flood::ROWS,
+        requests::ROWS,
+        protocol::ROWS,
+        upgrade::ROWS,
+        db::ROWS,
     ]
     .concat();
     rows.sort_by_key(|row| row.exercise);

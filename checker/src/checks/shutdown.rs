@@ -7,12 +7,13 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use serde_json::json;
 
 use futures_util::future::{join_all, try_join_all};
 
 use super::rooms::{BOARD_1, BOARD_2, message};
 use super::{ALICE, BOB, CAROL, Ctx, User, ensure, member};
-use crate::client::{Upgrade, Ws, seconds};
+use crate::client::{Upgrade, Ws, probe, probe_answer, seconds};
 use crate::report::Failure;
 use crate::rows::{Row, SIGNED_IN, Setup, check};
 use crate::server::{Program, STOP_GRACE, describe_status};
@@ -130,7 +131,11 @@ pub async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
     }
     // Busy boards: every socket's join is answered, and some type, when the
     // signal comes.
-    try_join_all(sockets.iter_mut().map(|ws| ws.expect_type_amid("joined"))).await?;
+    let joined = json!({"type": "joined"});
+    try_join_all(sockets.iter_mut().map(|ws| ws.expect_json_amid(&joined))).await?;
+    // The probe's answer says the server has read the typing too: a server
+    // that exits with frames unread resets the connection, and the close
+    // frame before the reset can be lost.
     for ws in sockets.iter_mut().step_by(PER_BOARD / 10) {
         let board = if ws.label().contains(BOARD_1) {
             BOARD_1
@@ -138,6 +143,8 @@ pub async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
             BOARD_2
         };
         ws.send_json(&message("typing", board)).await?;
+        ws.send_json(&probe()).await?;
+        ws.expect_json_amid(&probe_answer()).await?;
     }
     ctx.server().signal(Signal::SIGTERM);
     let request = format!(

@@ -185,17 +185,16 @@ impl Ws {
             .map(|_| ())
     }
 
-    /// Reads until a frame of type `kind` comes, passing over the frames of
-    /// other sockets' doings: for rows that open many sockets in one board.
-    pub async fn expect_type_amid(&mut self, kind: &str) -> Result<(), Failure> {
+    /// Reads until a frame matching `expected` comes, passing over the
+    /// frames of other sockets' doings: for rows that open many sockets in
+    /// one board.
+    pub async fn expect_json_amid(&mut self, expected: &Value) -> Result<(), Failure> {
         loop {
             let event = self.next_event(FRAME_LIMIT).await;
             match event.json() {
-                Some(frame) if frame["type"] == kind => return Ok(()),
+                Some(frame) if matches(expected, &frame) => return Ok(()),
                 Some(_) => {}
-                None => {
-                    return Err(self.unexpected(format!("a frame of type {kind:?}"), &event));
-                }
+                None => return Err(self.unexpected(format!("frame {expected}"), &event)),
             }
         }
     }

@@ -193,8 +193,10 @@ enum Arrival {
 enum Command {
     /// Send a frame; the answer says whether it went out.
     Send(Message, oneshot::Sender<Result<(), tungstenite::Error>>),
-    /// Stop reading: the socket answers no ping (and no close) any more.
+    /// Stop reading: the socket answers no ping (and no close) until told
+    /// to read again.
     StopReading,
+    ResumeReading,
     /// Write these bytes to the connection as they are, outside the
     /// WebSocket framing: a frame that breaks RFC 6455 on purpose.
     Raw(Vec<u8>, oneshot::Sender<std::io::Result<()>>),
@@ -221,6 +223,7 @@ async fn drive(
                     let _ = done.send(stream.send(message).await);
                 }
                 Some(Command::StopReading) => reading = false,
+                Some(Command::ResumeReading) => reading = true,
                 Some(Command::Raw(bytes, done)) => {
                     let _ = done.send(stream.get_mut().write_all(&bytes).await);
                 }
@@ -483,11 +486,17 @@ impl Ws {
         }
     }
 
-    /// From now on nothing is read from this socket, so the client answers
+    /// Until [`Ws::resume_reading`], nothing is read from this socket, so the client answers
     /// no ping: a browser tab on a machine that went to sleep. What already
     /// arrived can still be taken with [`Ws::next_event`].
     pub fn stop_reading(&mut self) {
         let _ = self.commands.send(Command::StopReading);
+    }
+
+    /// Reads the connection again after [`Ws::stop_reading`]: what the
+    /// server sent meanwhile arrives, and pings are answered again.
+    pub fn resume_reading(&mut self) {
+        let _ = self.commands.send(Command::ResumeReading);
     }
 
     /// Writes `bytes` to the connection as they are (`shown` in the

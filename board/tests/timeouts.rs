@@ -88,10 +88,11 @@ async fn a_stalled_body_is_a_408_and_the_connection_is_closed() {
 }
 
 #[tokio::test]
-async fn a_body_in_time_is_read_whole() {
-    // The same request as above, its body finished just before the
-    // timeout: the handler gets all of it.
-    let server = TestServer::start(&[TIMEOUT_SETTING]).await;
+async fn a_slow_body_within_the_setting_is_read_whole() {
+    // A body that pauses longer than the other tests' timeout but finishes
+    // within this server's: it is the setting that counts, and the handler
+    // gets all of the body.
+    let server = TestServer::start(&[("REQUEST_TIMEOUT_MS", "3000")]).await;
     let mut stream = server.connect().await;
     let body = r#"{"username":"alice","password":"alice-password"}"#;
     let head = format!(
@@ -101,7 +102,7 @@ async fn a_body_in_time_is_read_whole() {
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body.as_bytes()[..10]).await.unwrap();
-    tokio::time::sleep(TIMEOUT / 2).await;
+    tokio::time::sleep(TIMEOUT * 2).await;
     stream.write_all(&body.as_bytes()[10..]).await.unwrap();
     let response = read_response(&mut stream).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
@@ -152,6 +153,32 @@ async fn idle_connections_are_closed_and_do_not_lock_clients_out() {
     }
     // So is the real client's kept-alive connection, once it goes quiet.
     closed_by_server(&mut client).await;
+}
+
+#[tokio::test]
+async fn a_client_still_sending_headers_does_not_hold_up_shutdown() {
+    // A timeout far longer than shutdown may take: the connection is not
+    // cut off by it but by shutdown's own bound.
+    let server = TestServer::start(&[("REQUEST_TIMEOUT_MS", "600000")]).await;
+    let mut slow = server.connect().await;
+    slow.write_all(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let mut idle = server.connect().await;
+    // Both connections are being served before shutdown begins.
+    let mut client = server.connect().await;
+    client
+        .write_all(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut client).await.status, 401);
+
+    server.app.shut_down();
+    tokio::time::timeout(Duration::from_secs(2), server.serving)
+        .await
+        .expect("shutdown within the contract's 2 seconds")
+        .unwrap();
+    closed_by_server(&mut idle).await;
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
     sync::mpsc,
+    task::JoinHandle,
 };
 
 /// Longer than anything a passing test waits for: a test that would hang
@@ -43,6 +44,8 @@ pub struct TestServer {
     /// One message each time a socket's task sees `recv` return `None` or
     /// a close, and ends.
     pub socket_ended: mpsc::UnboundedReceiver<()>,
+    /// `board::serve`, which ends once shutdown is complete.
+    pub serving: JoinHandle<()>,
     _dir: TempDir,
 }
 
@@ -69,12 +72,13 @@ impl TestServer {
         let ws = Router::new()
             .route("/ws", get(echo_upgrade))
             .layer(axum::Extension(ended));
-        tokio::spawn(board::serve(listener, app.clone(), board::router(&app, ws)));
+        let serving = tokio::spawn(board::serve(listener, app.clone(), board::router(&app, ws)));
         TestServer {
             app,
             addr,
             database_path,
             socket_ended,
+            serving,
             _dir: dir,
         }
     }

@@ -10,7 +10,7 @@ use common::{
     upgrade_request,
 };
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends `bytes` on a fresh socket (after one good message, so the socket
 /// is known to work), and checks that the server answers with a close frame
@@ -72,6 +72,23 @@ async fn a_close_code_no_endpoint_may_send_is_answered_1002() {
     // 1005 means "no code was given" and must never be on the wire. The
     // echo route ends as soon as it sees the close, so the answer is board's.
     is_closed_with(&frame(0x88, &1005_u16.to_be_bytes(), true), 1002).await;
+}
+
+#[tokio::test]
+async fn an_ordinary_close_is_left_to_the_exercise() {
+    // Answering a client's close 1000 is what exercise 6 teaches: board
+    // must not do it for the exercise. The echo route ends without
+    // answering, so the client hears no close frame.
+    let mut server = TestServer::start(&[]).await;
+    let mut socket = server.websocket().await;
+    socket
+        .write_all(&frame(0x88, &1000_u16.to_be_bytes(), true))
+        .await
+        .unwrap();
+    server.socket_task_ends().await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(common::PATIENCE, socket.read_to_end(&mut rest)).await;
+    assert!(rest.is_empty(), "board answered: {rest:?}");
 }
 
 #[tokio::test]

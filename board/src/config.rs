@@ -31,12 +31,14 @@ pub struct Config {
     pub max_sockets_per_user: usize,
     /// `MESSAGE_RATE`: messages per second one socket may send (exercise 9 on).
     pub message_rate: u32,
-    /// `LOGIN_CONCURRENCY`: password checks that may run at once (exercise
-    /// 11 on); the number of CPUs by default.
-    pub login_concurrency: usize,
     /// `REQUEST_TIMEOUT_MS`: how long a client may take to send a request's
-    /// headers, and then its body (exercise 11 on).
+    /// headers, and then as long again for its body (exercise 11 on, applied
+    /// by every server).
     pub request_timeout: Duration,
+    /// `LOGIN_CONCURRENCY`: password checks that may run at once (exercise
+    /// 11 on). Defaults to the number of CPUs: a check is CPU-bound, so more
+    /// at once only share the same cores while each holds its hash's memory.
+    pub login_concurrency: usize,
     /// `REDIS_URL`: the bus shared by several server processes (exercise
     /// 10); `None` when unset or empty, and the process works alone.
     pub redis_url: Option<String>,
@@ -84,8 +86,7 @@ impl Config {
         let max_sockets_per_user = number("MAX_SOCKETS_PER_USER", 10, (1, 10_000))?;
         let message_rate = number("MESSAGE_RATE", 20, (1, 100_000))?;
         let request_timeout = number("REQUEST_TIMEOUT_MS", 10_000, (100, 600_000))?;
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        let login_concurrency = number("LOGIN_CONCURRENCY", cpus.min(1_024) as u64, (1, 1_024))?;
+        let login_concurrency = number("LOGIN_CONCURRENCY", cpu_count(), (1, 1024))?;
         let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
         if let Some(url) = &redis_url
             && !url.starts_with("redis://")
@@ -122,6 +123,15 @@ impl Config {
             allowed_origins,
         })
     }
+}
+
+/// The default `LOGIN_CONCURRENCY`: the CPUs this process may use (which
+/// respects a container's CPU quota), kept within the setting's range. One
+/// if the platform cannot tell: the safe side of a memory bound.
+fn cpu_count() -> u64 {
+    std::thread::available_parallelism()
+        .map_or(1, |count| u64::try_from(count.get()).unwrap_or(1024))
+        .clamp(1, 1024)
 }
 
 /// Accepts only plain decimal digits: `+5`, ` 5`, `0x10` and `5.0` are all
@@ -168,6 +178,11 @@ mod tests {
         assert_eq!(config.database_path, ":memory:");
         assert_eq!(config.session_ttl, Duration::from_secs(86_400));
         assert_eq!(config.auth_timeout, Duration::from_millis(5_000));
+        assert_eq!(config.request_timeout, Duration::from_millis(10_000));
+        assert_eq!(
+            config.login_concurrency,
+            std::thread::available_parallelism().unwrap().get()
+        );
         assert!(config.allowed_origins.is_empty());
     }
 
@@ -187,6 +202,12 @@ mod tests {
             ("PING_INTERVAL_MS", "99"),
             ("MAX_SOCKETS_PER_USER", "0"),
             ("MESSAGE_RATE", "100001"),
+            ("REQUEST_TIMEOUT_MS", "99"),
+            ("REQUEST_TIMEOUT_MS", "600001"),
+            ("REQUEST_TIMEOUT_MS", "1e4"),
+            ("LOGIN_CONCURRENCY", "0"),
+            ("LOGIN_CONCURRENCY", "1025"),
+            ("LOGIN_CONCURRENCY", "+4"),
             ("AUTH_TIMEOUT_MS", "1.5"),
             ("AUTH_TIMEOUT_MS", "99999999999999999999999"),
         ] {
@@ -202,9 +223,13 @@ mod tests {
             ("PORT", "0"),
             ("SESSION_TTL_SECS", "31536000"),
             ("AUTH_TIMEOUT_MS", "1"),
+            ("REQUEST_TIMEOUT_MS", "100"),
+            ("LOGIN_CONCURRENCY", "1024"),
         ])
         .unwrap();
         assert_eq!(config.port, 0);
+        assert_eq!(config.request_timeout, Duration::from_millis(100));
+        assert_eq!(config.login_concurrency, 1024);
         assert_eq!(config.session_ttl, Duration::from_secs(31_536_000));
         assert_eq!(config.auth_timeout, Duration::from_millis(1));
     }

@@ -13,8 +13,11 @@
 //!
 //! A query can fail (the file is locked by an administrator's long write,
 //! the disk is full, a table was dropped): every query returns a
-//! [`DbError`] then instead of panicking, so the REST routes answer 500 and
-//! a socket is closed 1011, and the server keeps serving everyone else.
+//! [`DbError`] then instead of panicking, so the REST routes answer 503
+//! (locked, see [`BUSY_TIMEOUT`]) or 500 (anything else) and a socket is
+//! closed 1011, and the server keeps serving everyone else. A failed
+//! statement changes nothing, so once the lock is gone every request works
+//! again with nothing lost.
 //!
 //! Secrets are stored hashed: a session id or an API token is only ever kept
 //! as its SHA-256, so a copy of the database file does not hand out working
@@ -32,10 +35,32 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ConfigError;
 
+/// How long a statement waits for another connection's lock on the file
+/// before it fails with [`DbError::is_busy`].
+///
+/// Other connections hold the lock briefly: the other server process of
+/// exercise 10 writing a session, a WAL checkpoint; milliseconds. One second
+/// rides those out many times over, and is what a client can be asked to
+/// wait before being told "busy" (the contract's logins wait as long before
+/// their 503). Longer would not help a lock held on purpose (an
+/// administrator's open transaction), and the wait is not free: it blocks
+/// the thread that runs the query and, behind [`Database`]'s mutex, every
+/// other query of the process.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A query that failed. Its text is for the server's log, not for clients:
-/// they get a generic "Internal error".
+/// they get a generic "Internal error", or "Database busy".
 #[derive(Debug)]
 pub struct DbError(rusqlite::Error);
+
+impl DbError {
+    /// Whether the query failed only because another connection held the
+    /// database locked for longer than [`BUSY_TIMEOUT`]: the same request
+    /// may well work a moment later.
+    pub fn is_busy(&self) -> bool {
+        self.0.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+    }
+}
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,7 +211,7 @@ impl Database {
         let connection =
             Connection::open(path).map_err(|e| error(format!("cannot open {path:?}: {e}")))?;
         let prepare = |connection: &Connection| -> rusqlite::Result<()> {
-            connection.busy_timeout(Duration::from_secs(2))?;
+            connection.busy_timeout(BUSY_TIMEOUT)?;
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.execute_batch(SCHEMA)?;
             // One transaction for the whole seed: one commit, so one sync of

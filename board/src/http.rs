@@ -59,9 +59,15 @@ pub fn error_response(status: StatusCode, text: &str) -> Response {
 }
 
 /// A failed query answers 500 with a generic body; the details go to the
-/// server's log, where an operator can read them and a client cannot.
+/// server's log, where an operator can read them and a client cannot. A
+/// database locked by another connection answers 503 "Database busy"
+/// instead: the server is fine and the client may try again.
 impl IntoResponse for DbError {
     fn into_response(self) -> Response {
+        if self.is_busy() {
+            tracing::warn!("{self}");
+            return error_response(StatusCode::SERVICE_UNAVAILABLE, "Database busy");
+        }
         tracing::error!("{self}");
         error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
     }

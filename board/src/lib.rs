@@ -15,6 +15,12 @@
 //! - [`App`] and [`serve`]: the shared state, the request log, the listening
 //!   line and graceful shutdown.
 //!
+//! Every server also gets the defences against hostile clients that no
+//! exercise should have to repeat: a clock on each request's headers
+//! (`connections`) and body (`timeouts`), a handshake refused when its key
+//! is malformed (`handshake`), and sockets closed 1002/1007 when a client
+//! breaks the WebSocket protocol ([`socket`]).
+//!
 //! An exercise adds one route, `/ws`, and hands it to [`run`]:
 //!
 //! ```no_run
@@ -32,7 +38,9 @@
 
 pub mod bus;
 pub mod config;
+mod connections;
 pub mod db;
+mod handshake;
 pub mod http;
 pub mod limits;
 pub mod message;
@@ -40,6 +48,7 @@ pub mod page;
 pub mod password;
 pub mod rooms;
 pub mod socket;
+mod timeouts;
 
 use std::{
     future::Future,
@@ -49,9 +58,16 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use axum::{Router, extract::Request, middleware::Next, response::Response, serve::ListenerExt};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    middleware::Next,
+    response::Response,
+};
 use tokio::{net::TcpListener, sync::broadcast};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+pub use crate::connections::serve;
 
 use crate::{
     bus::Bus,
@@ -62,11 +78,6 @@ use crate::{
     password::PasswordChecks,
     rooms::Rooms,
 };
-
-/// How long shutdown waits for open sockets to send their close frames.
-/// With the HTTP side's own wind-down this keeps the whole exit within the
-/// contract's 2 seconds, also for a socket that never answers.
-const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// The state every handler and socket task shares; cheap to clone.
 #[derive(Clone)]
@@ -325,7 +336,9 @@ pub fn announce(port: u16) {
 }
 
 /// The whole HTTP side: the board page, the REST routes, the exercise's
-/// `/ws` route, and the request log around them.
+/// `/ws` route, and around them, from the outside in: the request log,
+/// the body's deadline (`REQUEST_TIMEOUT_MS`) and size limit, and the
+/// check of a WebSocket handshake's key.
 pub fn router(app: &App, ws_routes: Router<App>) -> Router {
     router_answering(app, ws_routes, Login::Board)
 }
@@ -335,6 +348,12 @@ pub fn router_answering(app: &App, routes: Router<App>, login: Login) -> Router 
     http::routes(login)
         .merge(page::routes())
         .merge(routes)
+        .layer(axum::middleware::from_fn(handshake::check_key))
+        .layer(axum::middleware::from_fn_with_state(
+            app.config.request_timeout,
+            timeouts::read_body_in_time,
+        ))
+        .layer(DefaultBodyLimit::max(timeouts::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(app.clone())
 }
@@ -352,27 +371,6 @@ pub fn shut_down_on_signal(app: &App) {
         }
         app.shut_down();
     });
-}
-
-/// Serves `router` on `listener` until [`App::shut_down`], then waits
-/// (boundedly) for open sockets to finish their closing handshake.
-pub async fn serve(listener: TcpListener, app: App, router: Router) {
-    let stop = app.clone();
-    // Frames are small and each one is read as it comes: without
-    // TCP_NODELAY a frame written while an earlier one is unacknowledged
-    // waits for the acknowledgement (Nagle's algorithm), up to a delayed-ACK
-    // timer of 40 ms. Measured with `checker bench`, 500 sockets in one
-    // board, solution 10: fan-out p50 24 ms with Nagle, 7.2 ms without.
-    let listener = listener.tap_io(|tcp| {
-        // A socket that cannot take the option still works, only slower.
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.shutting_down().await })
-        .await
-        .expect("serving on a bound listener does not fail");
-    app.sockets.close();
-    let _ = tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, app.sockets.wait()).await;
 }
 
 /// Logs to stderr, plain text (no colours: the log is often read from a file

@@ -8,6 +8,15 @@
 //! A socket also remembers when it last heard from the client, pongs
 //! included, so a heartbeat (exercise 9) can tell a live connection from one
 //! that died without a close frame.
+//!
+//! A client that breaks RFC 6455 is told why before the connection ends:
+//! [`Socket::recv`] closes it 1002 (a malformed frame) or 1007 (text that is
+//! not UTF-8) by itself and returns `None`, so every exercise's loop treats
+//! it like any connection that is gone. The library reports such a frame as
+//! a read error and from then on refuses to read, but its writing side is
+//! untouched (the error leaves the protocol state open), so a close frame
+//! can still be sent; what cannot be done is wait for the client's answer,
+//! which is why the connection ends right after it.
 
 use std::{
     future::poll_fn,
@@ -76,6 +85,34 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// idle socket kept 7 KiB more after a burst of joins.
 const FRAMES_PER_WRITE: usize = 16;
 
+/// The close code for a frame that breaks RFC 6455.
+const PROTOCOL_ERROR: u16 = 1002;
+
+/// The close code and reason for a read error that means the client broke
+/// RFC 6455, or `None` for one that means the connection is simply gone
+/// (reset, closed without a close frame) and cannot be told anything.
+fn violation(error: &tungstenite::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::ProtocolError::*;
+    match error {
+        // Section 8.1: text that is not UTF-8, in a message or in a close
+        // frame's reason.
+        tungstenite::Error::Utf8(_) => Some((1007, "Invalid UTF-8")),
+        tungstenite::Error::Protocol(
+            UnmaskedFrameFromClient
+            | NonZeroReservedBits
+            | InvalidOpcode(_)
+            | UnknownControlFrameType(_)
+            | UnknownDataFrameType(_)
+            | FragmentedControlFrame
+            | ControlFrameTooBig
+            | UnexpectedContinueFrame
+            | ExpectedFragment(_)
+            | InvalidCloseSequence,
+        ) => Some((PROTOCOL_ERROR, "Protocol error")),
+        _ => None,
+    }
+}
+
 /// What [`Socket::send_json`] sends: JSON, as the text of a frame.
 pub trait JsonText {
     fn json_text(&self) -> Utf8Bytes;
@@ -101,6 +138,9 @@ pub struct Socket {
     last_heard: Instant,
     /// A write took longer than [`SEND_TIMEOUT`]: the client stopped reading.
     stalled: bool,
+    /// A close frame for a protocol violation was queued but may not have
+    /// reached the network yet (its `recv` was cancelled while sending).
+    failing: bool,
     /// Whether the connection may have something to read (see [`ReadSignal`]).
     readable: Arc<ReadSignal>,
     /// The waker the connection is read with: it sets `readable`.
@@ -163,6 +203,7 @@ impl From<WebSocket> for Socket {
             ws,
             last_heard: Instant::now(),
             stalled: false,
+            failing: false,
             read_waker: Waker::from(readable.clone()),
             readable,
         }
@@ -172,8 +213,13 @@ impl From<WebSocket> for Socket {
 impl Socket {
     /// The next message from the client, or `None` once the connection is
     /// gone (closed without a close frame, or broken).
-    /// A client that stopped reading counts as gone too.
+    /// A client that stopped reading counts as gone too, and so does one
+    /// that broke the protocol, once it has been sent its close frame (1002,
+    /// or 1007 for text that is not UTF-8).
     pub async fn recv(&mut self) -> Option<Incoming> {
+        if self.failing {
+            self.finish_failing().await;
+        }
         if self.stalled {
             return None;
         }
@@ -183,14 +229,59 @@ impl Socket {
             return match message {
                 Ok(Message::Text(text)) => Some(Incoming::Text(text.to_string())),
                 Ok(Message::Binary(_)) => Some(Incoming::Binary),
-                Ok(Message::Close(_)) => Some(Incoming::Close),
+                Ok(Message::Close(frame)) => {
+                    // A close code no endpoint may send (1005, 999...) is a
+                    // protocol error: the library hands it over as 1002 and
+                    // has queued 1002 as its answer, which board sends now,
+                    // as for the other protocol errors. Answering any other
+                    // close is the exercise's to do (exercise 6 teaches it).
+                    if frame.is_some_and(|frame| frame.code == PROTOCOL_ERROR) {
+                        let _ =
+                            tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, self.ws.flush()).await;
+                    }
+                    Some(Incoming::Close)
+                }
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-                Err(error) => match error.into_inner().downcast_ref::<tungstenite::Error>() {
-                    Some(tungstenite::Error::Capacity(_)) => Some(Incoming::TooBig),
-                    _ => None,
-                },
+                Err(error) => {
+                    let error = error.into_inner();
+                    let error = error.downcast_ref::<tungstenite::Error>();
+                    if let Some(tungstenite::Error::Capacity(_)) = error {
+                        return Some(Incoming::TooBig);
+                    }
+                    if let Some((code, reason)) = error.and_then(violation) {
+                        self.fail(code, reason).await;
+                    }
+                    None
+                }
             };
         }
+    }
+
+    /// Sends the close frame for a protocol violation. The connection ends
+    /// right after: the library reads nothing more, not even the client's
+    /// answering close frame.
+    async fn fail(&mut self, code: u16, reason: &'static str) {
+        self.failing = true;
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        // Queued at once, written as far as the client lets us: `send`
+        // returns when it is flushed, `finish_failing` flushes the rest if
+        // this is cancelled in between.
+        let _ = tokio::time::timeout(
+            CLOSE_HANDSHAKE_TIMEOUT,
+            self.ws.send(Message::Close(Some(frame))),
+        )
+        .await;
+        self.failing = false;
+    }
+
+    /// Flushes a violation's close frame that a cancelled `recv` left
+    /// queued.
+    async fn finish_failing(&mut self) {
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, self.ws.flush()).await;
+        self.failing = false;
     }
 
     /// The next message from the connection, read only if the connection

@@ -141,6 +141,9 @@ pub struct Socket {
     /// A close frame for a protocol violation was queued but may not have
     /// reached the network yet (its `recv` was cancelled while sending).
     failing: bool,
+    /// Whether a protocol violation is answered with its close frame (see
+    /// [`Socket::dropping_violations`]).
+    answers_violations: bool,
     /// Whether the connection may have something to read (see [`ReadSignal`]).
     readable: Arc<ReadSignal>,
     /// The waker the connection is read with: it sets `readable`.
@@ -204,6 +207,7 @@ impl From<WebSocket> for Socket {
             last_heard: Instant::now(),
             stalled: false,
             failing: false,
+            answers_violations: true,
             read_waker: Waker::from(readable.clone()),
             readable,
         }
@@ -211,6 +215,15 @@ impl From<WebSocket> for Socket {
 }
 
 impl Socket {
+    /// A socket that ends a connection which breaks the protocol without
+    /// telling it why: no close frame, so the client sees 1006. This is the
+    /// mistake the workbook's broken server makes for the `protocol.*`
+    /// rows; a server has no reason to want it.
+    pub fn dropping_violations(mut self) -> Socket {
+        self.answers_violations = false;
+        self
+    }
+
     /// The next message from the client, or `None` once the connection is
     /// gone (closed without a close frame, or broken).
     /// A client that stopped reading counts as gone too, and so does one
@@ -248,7 +261,9 @@ impl Socket {
                     if let Some(tungstenite::Error::Capacity(_)) = error {
                         return Some(Incoming::TooBig);
                     }
-                    if let Some((code, reason)) = error.and_then(violation) {
+                    if let Some((code, reason)) = error.and_then(violation)
+                        && self.answers_violations
+                    {
                         self.fail(code, reason).await;
                     }
                     None

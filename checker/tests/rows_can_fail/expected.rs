@@ -556,6 +556,30 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         &["to hear", "within 2 s of Redis coming back"],
     ),
     (
+        "requests.slow-headers",
+        &["expected: the connection closed, or 408 and closed, within 1.5 s"],
+    ),
+    (
+        "requests.stalled-body",
+        &[r#"expected: 408 {"error":"Request timeout"} within 1.5 s"#],
+    ),
+    (
+        "protocol.bad-frames",
+        &["an unmasked text frame", "expected: close 1002"],
+    ),
+    (
+        "protocol.bad-utf8",
+        &["which are not UTF-8", "expected: close 1007"],
+    ),
+    ("upgrade.bad-key", &["expected: HTTP 400, no upgrade"]),
+    (
+        "db.locked",
+        &[
+            "while the database is locked: POST /api/login",
+            r#"expected: 503 {"error":"Database busy"}"#,
+        ],
+    ),
+    (
         "flood.bounded",
         &[
             "200 x POST /api/login",

@@ -308,6 +308,27 @@ pub(crate) const BREAKS: &[(&str, &str)] = &[
         "after one failed bus command, the process leaves the bus alone for good",
     ),
     (
+        "requests.slow-headers",
+        "requests are given ten minutes, whatever REQUEST_TIMEOUT_MS says",
+    ),
+    (
+        "requests.stalled-body",
+        "a body is read for as long as it takes",
+    ),
+    (
+        "protocol.bad-frames",
+        "a client's unmasked frame is taken as if it were masked",
+    ),
+    (
+        "protocol.bad-utf8",
+        "a connection that breaks the protocol just ends, without a close frame",
+    ),
+    ("upgrade.bad-key", "any Sec-WebSocket-Key is taken"),
+    (
+        "db.locked",
+        "a locked database is answered 500 Internal error",
+    ),
+    (
         "flood.bounded",
         "every password check runs at once, as many as are asked for",
     ),

@@ -114,6 +114,10 @@ async fn start() -> Result<(), ConfigError> {
     if broken("expiry.expires-at") && std::env::var_os("SESSION_TTL_SECS").is_none() {
         config.session_ttl = Duration::from_secs(3_600);
     }
+    if broken("requests.slow-headers") {
+        // The break: requests are given ten minutes, whatever the setting.
+        config.request_timeout = Duration::from_secs(600);
+    }
     let path = config.database_path.clone();
     if broken("server.restart-keeps-data") {
         behind_the_back(&path, "DROP TABLE IF EXISTS sessions");
@@ -271,9 +275,17 @@ async fn upgrade(
     } else {
         ws.max_message_size(MAX_MESSAGE_BYTES)
     };
+    // The `protocol.bad-frames` break takes a client's unmasked frame as if
+    // it were masked.
+    let ws = ws.accept_unmasked_frames(broken("protocol.bad-frames"));
     let tcp = tcp.map(|Extension(ConnectInfo(tcp))| tcp);
     ws.on_upgrade(move |ws| {
-        let life = live(app.clone(), Socket::from(ws), credential, tcp);
+        let mut socket = Socket::from(ws);
+        if broken("protocol.bad-utf8") {
+            // The break: a connection that breaks the protocol just ends.
+            socket = socket.dropping_violations();
+        }
+        let life = live(app.clone(), socket, credential, tcp);
         tcp_end::track(app.track(life))
     })
 }

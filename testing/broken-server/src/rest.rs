@@ -161,6 +161,31 @@ pub(crate) async fn tamper(mut request: Request, next: Next) -> Response {
                 .replace("src=\"/static/app.js\"", &format!("src=\"{CDN_SCRIPT}\""));
             Response::from_parts(parts, Body::from(page))
         }
+        "requests.stalled-body" if request.headers().contains_key(header::CONTENT_LENGTH) => {
+            // The break: the body is read here first, for as long as it takes,
+            // before board's timed read ever sees the request.
+            let (parts, body) = request.into_parts();
+            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        "upgrade.bad-key" if request.headers().contains_key(header::SEC_WEBSOCKET_KEY) => {
+            // The break: any key is taken, a malformed one made good.
+            let good = HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ==");
+            request
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_KEY, good);
+            next.run(request).await
+        }
+        "db.locked" => {
+            // The break: a locked database is a server error like any other.
+            let response = next.run(request).await;
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+            } else {
+                response
+            }
+        }
         _ => next.run(request).await,
     }
 }

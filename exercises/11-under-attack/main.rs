@@ -871,8 +871,10 @@ async fn board_viewers(
 }
 // ANCHOR_END: board_viewers
 
+// ANCHOR: bus_wait
 // Exercise 11: (bus) whatever bounds the waits in `broadcast` and
 // `board_viewers` can live here.
+// ANCHOR_END: bus_wait
 
 // ANCHOR: count_on_bus
 /// Records `change` in the board's shared count and returns the count after it.

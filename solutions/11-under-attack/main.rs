@@ -865,6 +865,7 @@ async fn board_viewers(
 }
 // ANCHOR_END: board_viewers
 
+// ANCHOR: bus_wait
 /// How long a socket's loop waits for the bus before it goes on without it:
 /// a few round trips to a Redis that is there, far less than its reconnecting.
 const BUS_WAIT: Duration = Duration::from_millis(250);
@@ -878,6 +879,7 @@ async fn within<T>(
         .await
         .unwrap_or(Err(BusError::TimedOut(limit)))
 }
+// ANCHOR_END: bus_wait
 
 // ANCHOR: count_on_bus
 /// Records `change` in the board's shared count and returns the count after it.

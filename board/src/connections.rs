@@ -55,10 +55,39 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(250);
 /// connections to finish their requests and for open sockets to finish
 /// their closing handshake.
 pub async fn serve(listener: TcpListener, app: App, router: Router) {
+    serve_each(listener, app, move |_| router.clone()).await;
+}
+
+/// [`serve`], with `info(connection)` as every request's
+/// [`ConnectInfo`](axum::extract::ConnectInfo), for a server that needs
+/// something of the TCP connection itself in a handler (the workbook's
+/// broken server watches when a connection ends).
+pub async fn serve_with_connect_info<C>(
+    listener: TcpListener,
+    app: App,
+    router: Router,
+    info: impl Fn(&TcpStream) -> C + Send + 'static,
+) where
+    C: Clone + Send + Sync + 'static,
+{
+    let with_info = move |tcp: &TcpStream| {
+        router
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(info(tcp))))
+    };
+    serve_each(listener, app, with_info).await;
+}
+
+/// Serves each connection with the router `router_for` makes for it.
+async fn serve_each(
+    listener: TcpListener,
+    app: App,
+    router_for: impl Fn(&TcpStream) -> Router + Send + 'static,
+) {
     let connections = TaskTracker::new();
     accept(
         listener,
-        router,
+        router_for,
         app.config.request_timeout,
         &app.shutdown,
         &connections,
@@ -81,7 +110,7 @@ pub async fn serve(listener: TcpListener, app: App, router: Router) {
 /// one closes now, one in the middle of a request once it is answered.
 async fn accept(
     listener: TcpListener,
-    router: Router,
+    router_for: impl Fn(&TcpStream) -> Router,
     header_timeout: Duration,
     shutdown: &CancellationToken,
     connections: &TaskTracker,
@@ -110,9 +139,10 @@ async fn accept(
         // 7.2 ms without. A socket that cannot take the option still works,
         // only slower.
         let _ = tcp.set_nodelay(true);
+        let router = router_for(&tcp);
         connections.spawn(serve_connection(
             tcp,
-            router.clone(),
+            router,
             header_timeout,
             shutdown.clone(),
         ));

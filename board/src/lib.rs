@@ -67,7 +67,7 @@ use axum::{
 use tokio::{net::TcpListener, sync::broadcast};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-pub use crate::connections::serve;
+pub use crate::connections::{serve, serve_with_connect_info};
 
 use crate::{
     bus::Bus,

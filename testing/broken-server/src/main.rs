@@ -286,7 +286,7 @@ async fn upgrade(
             socket = socket.dropping_violations();
         }
         let life = live(app.clone(), socket, credential, tcp);
-        tcp_end::track(app.track(life))
+        app.track(life)
     })
 }
 

@@ -24,25 +24,21 @@
 
 use std::{
     os::fd::{AsFd, OwnedFd},
-    sync::{Arc, LazyLock},
+    sync::Arc,
     time::Duration,
 };
 
-use axum::{Router, extract::connect_info::Connected, serve::IncomingStream};
+use axum::Router;
 use board::{App, socket::Socket};
 use tokio::{
     io::AsyncReadExt,
     net::{TcpListener, TcpStream},
 };
-use tokio_util::task::TaskTracker;
 
 /// How long a socket waits for the client to end its connection after the
 /// close handshake, or to answer the server's close: `ws`'s own
 /// `closeTimeout`.
 const LINGER: Duration = Duration::from_secs(30);
-
-/// How long shutdown waits for sockets to say goodbye, as `board::serve`.
-const DRAIN: Duration = Duration::from_millis(1500);
 
 /// Whether this run reports closes only at the end of the TCP connection.
 pub(crate) fn close_on_tcp_end() -> bool {
@@ -64,9 +60,10 @@ pub(crate) fn watched() -> bool {
 #[derive(Clone)]
 pub(crate) struct TcpEnd(Option<Arc<OwnedFd>>);
 
-impl Connected<IncomingStream<'_, TcpListener>> for TcpEnd {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        TcpEnd(stream.io().as_fd().try_clone_to_owned().ok().map(Arc::new))
+impl TcpEnd {
+    /// A duplicate of `tcp`'s descriptor, taken as the connection is accepted.
+    fn of(tcp: &TcpStream) -> TcpEnd {
+        TcpEnd(tcp.as_fd().try_clone_to_owned().ok().map(Arc::new))
     }
 }
 
@@ -167,25 +164,7 @@ fn holds_close_frame(bytes: &[u8]) -> bool {
     }
 }
 
-/// The sockets' tasks, so that shutdown waits for their goodbyes (what
-/// `board::serve` does with its own tracker, which this mode cannot reach).
-static SOCKETS: LazyLock<TaskTracker> = LazyLock::new(TaskTracker::new);
-
-/// Runs a socket's task so that shutdown waits for it.
-pub(crate) fn track<F: Future<Output = ()>>(task: F) -> impl Future<Output = ()> {
-    SOCKETS.track_future(task)
-}
-
 /// `board::serve`, with every connection's [`TcpEnd`] as connect info.
 pub(crate) async fn serve(listener: TcpListener, app: App, router: Router) {
-    let stop = app.clone();
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<TcpEnd>(),
-    )
-    .with_graceful_shutdown(async move { stop.shutting_down().await })
-    .await
-    .expect("serving on a bound listener does not fail");
-    SOCKETS.close();
-    let _ = tokio::time::timeout(DRAIN, SOCKETS.wait()).await;
+    board::serve_with_connect_info(listener, app, router, TcpEnd::of).await;
 }

@@ -27,7 +27,9 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "200 concurrent wrong-password logins keep the server under LOGIN_CONCURRENCY x 19 MiB + 100 MB, and GET /api/me answers within 500 ms meanwhile",
         book: "under-attack.md#bounding-the-password-checks",
-        setup: Setup::SignedIn(&[("LOGIN_CONCURRENCY", "2")]),
+        // One place: on a machine of two cores, one stays free for the
+        // other clients, which is what the row's latency asks of a server.
+        setup: Setup::SignedIn(&[("LOGIN_CONCURRENCY", "1")]),
         hint: "In check_password, take one of app.password_checks's places before the check runs, and keep it until the check has ended: never more checks at once than there are places.",
         check: check!(bounded),
     },
@@ -126,7 +128,7 @@ pub async fn bounded(ctx: Ctx) -> Result<(), Failure> {
     let (answers, me_answers) = tokio::join!(flood(port, FLOOD), meanwhile);
     // The memory first: an unbounded server fails on it, whatever it
     // answered and however slowly.
-    let limit = 2 * HASH_KIB + ALLOWANCE_KIB;
+    let limit = HASH_KIB + ALLOWANCE_KIB;
     let Some(peak) = peak_rss_kib(pgid) else {
         return Err(Failure::new(
             sent.as_str(),
@@ -138,7 +140,7 @@ pub async fn bounded(ctx: Ctx) -> Result<(), Failure> {
         peak <= limit,
         sent.as_str(),
         format!(
-            "a peak resident memory under {} MiB (LOGIN_CONCURRENCY=2 x 19 MiB + 100 MB)",
+            "a peak resident memory under {} MiB (LOGIN_CONCURRENCY=1 x 19 MiB + 100 MB)",
             limit / 1024
         ),
         format!(

@@ -583,7 +583,7 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         "flood.bounded",
         &[
             "200 x POST /api/login",
-            "expected: a peak resident memory under 133 MiB",
+            "expected: a peak resident memory under 114 MiB",
         ],
     ),
     (

@@ -306,14 +306,15 @@ async fn join_any(bob: &mut Ws) -> Result<(), Failure> {
 }
 
 /// The lines `checker list` adds after the exercises: each lab, its
-/// exercise and its command.
+/// chapter, its starter and its command, in the exercises' columns.
 pub fn list_lines() -> Vec<String> {
     LABS.iter()
         .map(|lab| {
             format!(
-                "{:>2}  attack lab: {:<22} {:<38} {}",
+                "{:>2}  {:<34} book/src/{:<18} {:<38} {}",
                 lab.exercise,
-                lab.title,
+                format!("attack lab: {}", lab.name),
+                lab.exercise().chapter,
                 lab.source(Flavour::Exercises),
                 lab.command()
             )

@@ -28,7 +28,7 @@ use crate::server::Program;
 use template::{Side, TEMPLATE, render};
 
 pub use giveaways::stub_giveaways;
-pub use stubs::stub_problems;
+pub use stubs::{attack_stub_problems, stub_problems};
 
 /// The committed server file of one side of an exercise.
 fn server_path(root: &Path, exercise: &Exercise, side: Side) -> std::path::PathBuf {
@@ -316,6 +316,7 @@ pub async fn verify() -> u8 {
     let stubs: Vec<String> = EXERCISES
         .iter()
         .flat_map(|exercise| stub_problems(root, exercise))
+        .chain(LABS.iter().flat_map(|lab| attack_stub_problems(root, lab)))
         .collect();
     let checks = [
         (
@@ -323,7 +324,7 @@ pub async fn verify() -> u8 {
             stale_servers(root),
         ),
         (
-            "each exercise differs from its solution only in its own stubs",
+            "each exercise (and attack starter) differs from its solution only in its own stubs",
             stubs,
         ),
         (

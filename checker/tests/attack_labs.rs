@@ -1,6 +1,6 @@
-//! The attack labs (`checker attack LAB`) can fail and can pass: every
-//! shipped starter fails its lab's first row (the attack does not work
-//! yet), the reference attacks pass both rows against the solutions (the
+//! The attack labs (`checker attack LAB`) can fail and can pass: an
+//! attack that does nothing fails each lab's first row, the reference
+//! attacks pass both rows against the solutions (the
 //! CSWSH lab in a real Chromium: it needs `chromium` and `chromedriver`), and
 //! the results reach `--format json` and `--junit` as rows do. `checker
 //! list` names every lab with its command.
@@ -16,11 +16,30 @@ use support::{checker, run};
 /// A lab builds its client, a target and an exercise, then runs two rows.
 const LAB_LIMIT: Duration = Duration::from_secs(240);
 
+/// Proof that each lab can fail: an attack that does nothing (a client that
+/// exits at once, an empty page) fails the lab's first row, and the report
+/// says what the attack did not achieve. The shipped starters are such
+/// attacks; `checker verify` runs them as shipped. This test does not, so
+/// that it stays green once a student has written their attack.
 #[test]
-fn every_starter_fails_its_lab() {
+fn an_attack_that_does_nothing_fails_every_lab() {
+    let empty_page = tempfile::Builder::new().suffix(".html").tempfile().unwrap();
     for lab in LABS {
+        let nothing = match lab.kind {
+            Kind::Client { .. } => std::path::Path::new("/bin/true"),
+            Kind::Page => empty_page.path(),
+        };
         let mut command = checker();
-        command.args(["attack", lab.name, "--format", "json"]);
+        command
+            .args([
+                "attack",
+                lab.name,
+                "--solutions",
+                "--format",
+                "json",
+                "--attack",
+            ])
+            .arg(nothing);
         let finished = run(command, LAB_LIMIT);
         assert_eq!(finished.code, Some(1), "{}", finished.output());
         let document: Value =
@@ -28,17 +47,13 @@ fn every_starter_fails_its_lab() {
         let rows = &document["exercises"][0]["rows"];
         assert_eq!(rows[0]["id"], lab.rows[0].id, "{}", finished.output());
         assert_eq!(rows[0]["status"], "failed", "{}", finished.output());
-        // A client's stub panics, and the report says where; a page's
-        // stub loads and does nothing.
-        if let Kind::Client { .. } = lab.kind {
-            assert!(
-                rows[0]["got"]
-                    .as_str()
-                    .is_some_and(|got| got.contains("your client panicked")),
-                "the failure names the stub's panic: {}",
-                finished.output()
-            );
-        }
+        assert!(
+            rows[0]["report"]
+                .as_str()
+                .is_some_and(|report| report.contains("expected: ")),
+            "{}",
+            finished.output()
+        );
     }
 }
 

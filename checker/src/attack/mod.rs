@@ -151,6 +151,14 @@ pub struct AttackArgs {
     #[arg(long)]
     pub solutions: bool,
 
+    /// Run this attack instead: a client's executable, or a page's file.
+    ///
+    /// For instructors grading an attack kept elsewhere, and for the tests,
+    /// which show that an attack doing nothing fails every lab. Example:
+    /// `cargo run -p checker -- attack ticket-race --attack /bin/true`.
+    #[arg(long, value_name = "PATH")]
+    pub attack: Option<PathBuf>,
+
     /// `text` for people; `json` prints one document instead.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -186,7 +194,7 @@ pub async fn run(args: &AttackArgs) -> u8 {
         stub: None,
         commands: None,
     };
-    let code = match lab_results(lab, flavour, Some(&style)).await {
+    let code = match lab_results(lab, flavour, args.attack.clone(), Some(&style)).await {
         Ok(results) => {
             machine::record_rows(lab.exercise(), &results, &style);
             let mut totals = Totals::default();
@@ -209,15 +217,23 @@ pub async fn run(args: &AttackArgs) -> u8 {
     }
 }
 
-/// Builds `lab`'s attack, its vulnerable target and its defended exercise
-/// of `flavour`, and grades its two rows; with a style, prints a heading
-/// and each row as it is graded. An error names what did not build.
+/// Builds `lab`'s attack of `flavour` (unless `given` one), its
+/// vulnerable target and its defended exercise of `flavour`, and grades its
+/// two rows; with a style, prints a heading and each row as it is graded.
+/// An error names what did not build.
 pub async fn lab_results(
     lab: &Lab,
     flavour: Flavour,
+    given: Option<PathBuf>,
     print: Option<&Style>,
 ) -> Result<Vec<RowResult>, String> {
-    let attack = build_attack(lab, flavour).await?;
+    let source = given
+        .as_ref()
+        .map_or_else(|| lab.source(flavour), |path| path.display().to_string());
+    let attack = match given {
+        Some(path) => path,
+        None => build_attack(lab, flavour).await?,
+    };
     let vulnerable = build_target(lab.vulnerable).await?;
     let defended = cargo::build(flavour, lab.exercise()).await?;
     let dir = grade::database_dir()
@@ -238,7 +254,7 @@ pub async fn lab_results(
     if print.is_some() {
         report::print_heading(
             lab.exercise(),
-            &format!("attack lab: {} ({})", lab.title, lab.source(flavour)),
+            &format!("attack lab: {} ({source})", lab.title),
         );
     }
     let mut results = grade::grade(env(vulnerable), vec![succeeds], print).await;

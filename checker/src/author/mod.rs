@@ -254,7 +254,7 @@ async fn misplaced_exercise_failures() -> Vec<String> {
 async fn attack_lab_problems() -> Vec<String> {
     let mut problems = Vec::new();
     for lab in LABS {
-        match lab_results(lab, Flavour::Solutions, None).await {
+        match lab_results(lab, Flavour::Solutions, None, None).await {
             Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
             Ok(results) => {
                 problems.extend(results.iter().filter(|result| result.outcome.is_err()).map(
@@ -269,7 +269,7 @@ async fn attack_lab_problems() -> Vec<String> {
                 ))
             }
         }
-        match lab_results(lab, Flavour::Exercises, None).await {
+        match lab_results(lab, Flavour::Exercises, None, None).await {
             Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
             Ok(results) if results.first().is_some_and(|first| first.outcome.is_ok()) => problems
                 .push(format!(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command must pass for a student at every stage of their
 # work. The furthest stage is every stub filled in: this puts each
-# solution's files in place of its exercise's, in a temporary copy of the
+# solution's files in place of its exercise's, and each reference attack in
+# place of its lab's starter, in a temporary copy of the
 # workspace, and runs `cargo test --workspace` there. The copy shares this
 # workspace's target directory, so only the workspace's own crates rebuild.
 set -euo pipefail
@@ -14,10 +15,17 @@ for solution in "$copy"/solutions/[0-9][0-9]-*/; do
   name="$(basename "$solution")"
   cp -R "$solution". "$copy/exercises/$name/"
 done
-if diff -rq "$copy/exercises" "$copy/solutions" | grep -v Cargo.toml | grep -q .; then
-  echo "test-as-student: the copied exercises still differ from the solutions" >&2
+for attack in "$copy"/solutions/attacks/*/; do
+  name="$(basename "$attack")"
+  cp -R "$attack". "$copy/attacks/$name/"
+done
+# solutions/ also holds the reference attacks and the browser test, which
+# exercises/ has no counterpart of.
+if { diff -rq -x attacks -x tests "$copy/exercises" "$copy/solutions"
+     diff -rq "$copy/attacks" "$copy/solutions/attacks"; } | grep -v Cargo.toml | grep -q .; then
+  echo "test-as-student: the copied exercises or attacks still differ from the solutions" >&2
   exit 1
 fi
-echo "test-as-student: every exercise replaced by its solution in $copy"
+echo "test-as-student: every exercise and attack replaced by its solution in $copy"
 cd "$copy"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" cargo test --workspace

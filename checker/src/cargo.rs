@@ -95,15 +95,57 @@ async fn build_with(
     exercises: &[&Exercise],
     extra_args: &[&str],
 ) -> Vec<Result<PathBuf, String>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let bins: Vec<String> = exercises
         .iter()
         .map(|exercise| flavour.bin(exercise))
         .collect();
+    let executables = match build_bins(flavour.package(), &bins, extra_args).await {
+        Ok(executables) => executables,
+        Err(message) => return exercises.iter().map(|_| Err(message.clone())).collect(),
+    };
+    let name = match flavour {
+        Flavour::Exercises => "exercise",
+        Flavour::Solutions => "solution",
+    };
+    exercises
+        .iter()
+        .zip(executables)
+        .map(|(exercise, executable)| {
+            executable.ok_or_else(|| {
+                format!(
+                    "{name} {} does not compile: fix the errors above ({})",
+                    exercise.number,
+                    flavour.source(exercise)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Builds one binary of any package of the workspace (an attack lab's
+/// client, the broken server) and returns its path, or a one-line
+/// explanation naming `source`, the file to fix.
+pub async fn build_bin(package: &str, bin: &str, source: &str) -> Result<PathBuf, String> {
+    build_bins(package, &[bin.to_owned()], &[])
+        .await?
+        .pop()
+        .flatten()
+        .ok_or_else(|| format!("{bin} does not compile: fix the errors above ({source})"))
+}
+
+/// Builds `bins` of `package` in one cargo run; the path of each, or
+/// `None` for one that did not build (cargo's errors are shown). An error
+/// when cargo itself could not be run.
+async fn build_bins(
+    package: &str,
+    bins: &[String],
+    extra_args: &[&str],
+) -> Result<Vec<Option<PathBuf>>, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
-    command.args(["build", "--keep-going", "-p", flavour.package()]);
+    command.args(["build", "--keep-going", "-p", package]);
     command.args(extra_args);
-    for bin in &bins {
+    for bin in bins {
         command.args(["--bin", bin]);
     }
     let colour = if colour_wanted(&std::io::stderr()) {
@@ -124,8 +166,10 @@ async fn build_with(
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
-            let message = format!("could not run {}: {error}", cargo.to_string_lossy());
-            return exercises.iter().map(|_| Err(message.clone())).collect();
+            return Err(format!(
+                "could not run {}: {error}",
+                cargo.to_string_lossy()
+            ));
         }
     };
 
@@ -170,32 +214,15 @@ async fn build_with(
     };
     shown.finish(
         !succeeded || !failed_bins.is_empty(),
-        &build_command(flavour, extra_args, &named_bins),
+        &build_command(package, extra_args, &named_bins),
     );
-
-    let name = match flavour {
-        Flavour::Exercises => "exercise",
-        Flavour::Solutions => "solution",
-    };
-    exercises
-        .iter()
-        .zip(executables)
-        .map(|(exercise, executable)| {
-            executable.ok_or_else(|| {
-                format!(
-                    "{name} {} does not compile: fix the errors above ({})",
-                    exercise.number,
-                    flavour.source(exercise)
-                )
-            })
-        })
-        .collect()
+    Ok(executables)
 }
 
 /// `cargo build -p exercises --bin exercise-03`: the build as the student
 /// runs it to see all of its output.
-fn build_command(flavour: Flavour, extra_args: &[&str], bins: &[&str]) -> String {
-    let mut words = vec!["cargo", "build", "-p", flavour.package()];
+fn build_command(package: &str, extra_args: &[&str], bins: &[&str]) -> String {
+    let mut words = vec!["cargo", "build", "-p", package];
     words.extend(extra_args);
     for bin in bins {
         words.extend(["--bin", bin]);
@@ -245,7 +272,7 @@ mod tests {
             "exercises/04-token-in-url/main.rs"
         );
         assert_eq!(
-            build_command(Flavour::Solutions, &["--release"], &["solution-04"]),
+            build_command("solutions", &["--release"], &["solution-04"]),
             "cargo build -p solutions --release --bin solution-04"
         );
     }

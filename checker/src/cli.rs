@@ -8,6 +8,7 @@
 //! cargo run -p checker -- connect          talk to a running server by hand
 //! cargo run -p checker -- --solutions      grade the reference solutions
 //! cargo run -p checker -- --server-cmd "exec ./my-server" --exercise 4
+//! cargo run -p checker -- attack ticket-race   an attack lab: your attack, then your defence
 //! cargo run -p checker -- verify           the author checks (for maintainers)
 //! cargo run -p checker -- regenerate       rewrite the servers from scripts/server.rs.in
 //! ```
@@ -86,6 +87,13 @@ enum Command {
     /// prints every frame, close code and reason as they arrive, and sends
     /// each line you type as a text frame.
     Connect(crate::connect::ConnectArgs),
+    /// Run an attack lab: your attack against a vulnerable server, then
+    /// against your exercise.
+    ///
+    /// The attack must succeed against the vulnerable server and fail
+    /// against your defence. Example: `cargo run -p checker -- attack
+    /// ticket-race` (`checker list` names every lab).
+    Attack(crate::attack::AttackArgs),
     /// Grade again whenever a file under exercises/ is saved.
     ///
     /// Each run is `cargo run -p checker`: the exercise you are working on,
@@ -218,6 +226,7 @@ pub fn main() -> ExitCode {
             match &cli.command {
                 Some(Command::Verify) => author::verify().await,
                 Some(Command::Bench(args)) => crate::bench::run(args).await,
+                Some(Command::Attack(args)) => crate::attack::run(args).await,
                 Some(Command::Watch(args)) => crate::watch::run(args).await,
                 _ => grade::run(&cli.grade).await,
             }

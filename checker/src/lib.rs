@@ -6,6 +6,7 @@
 //! course from here instead of parsing what the binary prints, so the
 //! printed report stays a report, not an interface.
 
+pub mod attack;
 pub mod author;
 pub mod bench;
 pub mod cargo;

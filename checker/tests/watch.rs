@@ -41,9 +41,10 @@ const LIMIT: Duration = Duration::from_secs(240);
 
 /// What the copy needs to build: the workspace's manifest, lock file and
 /// members.
-const COPIED: [&str; 7] = [
+const COPIED: [&str; 8] = [
     "Cargo.toml",
     "Cargo.lock",
+    "attacks",
     "board",
     "checker",
     "exercises",
@@ -52,11 +53,13 @@ const COPIED: [&str; 7] = [
 ];
 
 /// The workspace members, whose manifests get the copy's own version.
-const MEMBERS: [&str; 5] = [
+const MEMBERS: [&str; 7] = [
+    "attacks",
     "board",
     "checker",
     "exercises",
     "solutions",
+    "solutions/attacks",
     "testing/broken-server",
 ];
 

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::attack::{LABS, lab_results};
 use crate::cargo::{self, Flavour, workspace_root};
 use crate::checks::RunEnv;
 use crate::course::{EXERCISES, Exercise};
@@ -27,7 +28,7 @@ use crate::server::Program;
 use template::{Side, TEMPLATE, render};
 
 pub use giveaways::stub_giveaways;
-pub use stubs::stub_problems;
+pub use stubs::{attack_stub_problems, stub_problems};
 
 /// The committed server file of one side of an exercise.
 fn server_path(root: &Path, exercise: &Exercise, side: Side) -> std::path::PathBuf {
@@ -247,6 +248,40 @@ async fn misplaced_exercise_failures() -> Vec<String> {
     problems
 }
 
+/// Attack labs whose reference attack does not succeed against the
+/// vulnerable server and fail against the solution, or whose shipped
+/// starter already succeeds (it must fail its lab's first row).
+async fn attack_lab_problems() -> Vec<String> {
+    let mut problems = Vec::new();
+    for lab in LABS {
+        match lab_results(lab, Flavour::Solutions, None, None).await {
+            Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
+            Ok(results) => {
+                problems.extend(results.iter().filter(|result| result.outcome.is_err()).map(
+                    |result| {
+                        format!(
+                            "the reference attack of {} fails {}{}",
+                            lab.name,
+                            result.row.id,
+                            why(result)
+                        )
+                    },
+                ))
+            }
+        }
+        match lab_results(lab, Flavour::Exercises, None, None).await {
+            Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
+            Ok(results) if results.first().is_some_and(|first| first.outcome.is_ok()) => problems
+                .push(format!(
+                    "the shipped starter of {} passes {}: is its stub filled in?",
+                    lab.name, results[0].row.id
+                )),
+            Ok(_) => {}
+        }
+    }
+    problems
+}
+
 /// What a failed row expected and got, so that a failure seen once in a
 /// verify run can be understood without running it again.
 fn why(result: &RowResult) -> String {
@@ -281,6 +316,7 @@ pub async fn verify() -> u8 {
     let stubs: Vec<String> = EXERCISES
         .iter()
         .flat_map(|exercise| stub_problems(root, exercise))
+        .chain(LABS.iter().flat_map(|lab| attack_stub_problems(root, lab)))
         .collect();
     let checks = [
         (
@@ -288,7 +324,7 @@ pub async fn verify() -> u8 {
             stale_servers(root),
         ),
         (
-            "each exercise differs from its solution only in its own stubs",
+            "each exercise (and attack starter) differs from its solution only in its own stubs",
             stubs,
         ),
         (
@@ -302,6 +338,11 @@ pub async fn verify() -> u8 {
         (
             "every shipped exercise fails at its own first row, never at an earlier exercise's",
             misplaced_exercise_failures().await,
+        ),
+        (
+            "every reference attack succeeds against its vulnerable server and fails against \
+             its solution; every shipped attack starter fails",
+            attack_lab_problems().await,
         ),
     ];
     let failed = checks

@@ -1,10 +1,14 @@
 //! The check that `diff -r exercises/0N-* solutions/0N-*` is exactly the
 //! student's work: every line the exercise has and the solution lacks is a
-//! comment or a `todo!("exercise N: ...")` of exercise N itself.
+//! comment or a `todo!("exercise N: ...")` of exercise N itself. The same
+//! holds for an attack lab's starter and its reference attack, where the
+//! stub is a `todo!("attack lab: ...")` (a client) or a comment (a page).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::attack::{Kind, Lab};
+use crate::cargo::Flavour;
 use crate::course::Exercise;
 
 /// Every file below `dir`, as paths relative to it, sorted.
@@ -98,6 +102,42 @@ pub fn stub_problems(root: &Path, exercise: &Exercise) -> Vec<String> {
     if stubs == 0 {
         problems.push(format!(
             "{dir}: the exercise has no stub left (is it the solution, or filled in?)"
+        ));
+    }
+    problems
+}
+
+/// What is wrong with an attack lab's starter and its reference attack;
+/// empty when the starter differs from the reference only in its stub.
+pub fn attack_stub_problems(root: &Path, lab: &Lab) -> Vec<String> {
+    let starter_file = lab.source(Flavour::Exercises);
+    let read = |file: &str| fs::read_to_string(root.join(file));
+    let (starter, reference) = match (read(&starter_file), read(&lab.source(Flavour::Solutions))) {
+        (Ok(starter), Ok(reference)) => (starter, reference),
+        (Err(error), _) | (_, Err(error)) => {
+            return vec![format!("{}: cannot be read: {error}", lab.name)];
+        }
+    };
+    let starter_lines: Vec<&str> = starter.lines().collect();
+    let reference_lines: Vec<&str> = reference.lines().collect();
+    let only: Vec<&str> = lines_only_in(&starter_lines, &reference_lines)
+        .into_iter()
+        .map(str::trim)
+        .collect();
+    let mut problems: Vec<String> = only
+        .iter()
+        .filter(|line| !line.starts_with("//") && !line.starts_with("todo!(\"attack lab: "))
+        .map(|line| {
+            format!("{starter_file}: a line the reference does not have, and not a stub: {line}")
+        })
+        .collect();
+    let stubbed = match lab.kind {
+        Kind::Client { .. } => only.iter().any(|line| line.starts_with("todo!(")),
+        Kind::Page => !only.is_empty(),
+    };
+    if !stubbed {
+        problems.push(format!(
+            "{starter_file}: the starter has no stub left (is it the reference, or filled in?)"
         ));
     }
     problems

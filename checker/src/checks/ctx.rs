@@ -23,6 +23,10 @@ pub struct RunEnv {
     /// A temporary directory for this run's database files.
     pub dir: PathBuf,
     pub start_timeout: Duration,
+    /// In an attack lab (`checker attack`), the attack its rows run against
+    /// the graded program: a built client, or a page; `None` in every
+    /// other run.
+    pub attack: Option<PathBuf>,
 }
 
 impl RunEnv {
@@ -31,7 +35,14 @@ impl RunEnv {
             program,
             dir,
             start_timeout,
+            attack: None,
         }
+    }
+
+    /// The same run, with an attack lab's attack for its rows to run.
+    pub fn with_attack(mut self, attack: PathBuf) -> Self {
+        self.attack = Some(attack);
+        self
     }
 
     /// How to start the graded program on `database` with `settings`.

@@ -277,19 +277,25 @@ impl Socket {
     /// answering close frame.
     async fn fail(&mut self, code: u16, reason: &'static str) {
         self.failing = true;
+        // Queued at once, written as far as the client lets us: `send`
+        // returns when it is flushed, `finish_failing` flushes the rest if
+        // this is cancelled in between.
+        self.send_close_frame(code, reason).await;
+        self.failing = false;
+    }
+
+    /// Sends a close frame, waiting at most [`CLOSE_HANDSHAKE_TIMEOUT`] for
+    /// the client to take it.
+    async fn send_close_frame(&mut self, code: u16, reason: &str) {
         let frame = CloseFrame {
             code,
             reason: reason.into(),
         };
-        // Queued at once, written as far as the client lets us: `send`
-        // returns when it is flushed, `finish_failing` flushes the rest if
-        // this is cancelled in between.
         let _ = tokio::time::timeout(
             CLOSE_HANDSHAKE_TIMEOUT,
             self.ws.send(Message::Close(Some(frame))),
         )
         .await;
-        self.failing = false;
     }
 
     /// Flushes a violation's close frame that a cancelled `recv` left
@@ -411,14 +417,6 @@ impl Socket {
     /// Sends a close frame and drops the connection without waiting for an
     /// answer: for a client that has stopped answering at all.
     pub async fn abandon(mut self, code: u16, reason: &str) {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        let _ = tokio::time::timeout(
-            CLOSE_HANDSHAKE_TIMEOUT,
-            self.ws.send(Message::Close(Some(frame))),
-        )
-        .await;
+        self.send_close_frame(code, reason).await;
     }
 }

@@ -623,10 +623,12 @@ async fn serve_socket(
             () = &mut session_ended => return Ending::SessionEnded,
             () = app.shutting_down() => return Ending::ShuttingDown,
             _ = pings.tick() => {
+                // The ping first: how often it goes out is what keeps a live
+                // connection from looking silent, whatever the re-check costs.
+                socket.ping().await;
                 if let Err(ending) = recheck_listener(app, identity, mailbox) {
                     return ending;
                 }
-                socket.ping().await;
             }
             // A pong counts as hearing from the client but does not wake this
             // loop, so the deadline is checked again when it comes.

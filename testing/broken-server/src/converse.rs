@@ -72,12 +72,12 @@ pub(crate) async fn converse(
             beat = heartbeat.next(silent_for) => {
                 match beat {
                     Beat::Ping if heartbeat.pings() => {
+                        socket.ping().await;
                         if let Err(goodbye) =
                             long_lived::recheck_listener(app, user, session, mailbox.id)
                         {
                             return Some(goodbye);
                         }
-                        socket.ping().await;
                     }
                     Beat::Ping => {}
                     Beat::Deadline if heartbeat.gone_silent(socket.silent_for()) => {

@@ -26,9 +26,12 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::{author, course, grade, report, server};
+use crate::exit_status::{INTERRUPTED, USAGE};
+use crate::grade::GradeArgs;
+use crate::report::text;
+use crate::{attack, author, grade, progress, server};
 
 /// Grades a board server against the workbook's contract.
 #[derive(Parser, Debug)]
@@ -102,110 +105,23 @@ enum Command {
     Watch(crate::watch::WatchArgs),
 }
 
-/// What to grade, and how to report it (the default command).
-#[derive(Args, Debug)]
-pub struct GradeArgs {
-    /// Grade exercise N: its own rows and every earlier exercise's.
-    ///
-    /// Example: `cargo run -p checker -- 3`.
-    #[arg(value_name = "N", value_parser = course::parse_number, conflicts_with = "server_cmd")]
-    pub exercise: Option<u8>,
-
-    /// Grade the reference solutions instead of the exercises.
-    ///
-    /// Example: `cargo run -p checker -- 3 --solutions`.
-    #[arg(long, conflicts_with = "server_cmd")]
-    pub solutions: bool,
-
-    /// Grade any server: run this shell command (no build step). Needs --exercise.
-    ///
-    /// Example: `cargo run -p checker -- --server-cmd "exec python3 server.py"
-    /// --exercise 7`.
-    #[arg(long, value_name = "COMMAND", requires = "graded_exercise")]
-    pub server_cmd: Option<String>,
-
-    /// With --server-cmd: which exercise's rows to grade.
-    ///
-    /// Example: `--server-cmd "exec ./server" --exercise 4`.
-    #[arg(
-        long = "exercise",
-        id = "graded_exercise",
-        value_name = "N",
-        value_parser = course::parse_number,
-        requires = "server_cmd"
-    )]
-    pub graded_exercise: Option<u8>,
-
-    /// Run only this row (repeatable); rows not graded in the exercise are not run.
-    ///
-    /// Example: `cargo run -p checker -- 3 --row ws.cookie` (`--list-rows`
-    /// names them all).
-    #[arg(long = "row", value_name = "ID")]
-    pub rows: Vec<String>,
-
-    /// Print the table of rows (id, exercise, retired after, name, book section,
-    /// chapter title) and exit.
-    ///
-    /// Example: `cargo run -p checker -- --list-rows | grep origin`.
-    #[arg(long)]
-    pub list_rows: bool,
-
-    /// Seconds to wait for a server's listening line.
-    ///
-    /// Example: `--start-timeout 30` for a server that is slow to start.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub start_timeout: u64,
-
-    /// Also print the frames exchanged by passing rows, and every row of
-    /// exercises that pass.
-    ///
-    /// Example: `cargo run -p checker -- 3 --verbose`.
-    #[arg(long)]
-    pub verbose: bool,
-
-    /// Grade every exercise, also those whose binary passed before and has
-    /// not changed since (the default run skips them).
-    ///
-    /// Example: `cargo run -p checker -- --fresh`.
-    #[arg(long)]
-    pub fresh: bool,
-
-    /// `text` for people; `json` prints one document instead (exercises,
-    /// rows with id, status, expected, got, duration and frames, counts).
-    ///
-    /// Example: `cargo run -p checker -- 3 --format json | jq .failed`.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: crate::report::machine::Format,
-
-    /// Also write JUnit XML to PATH: one test case per row, a failure
-    /// carrying the row's report (CI test views, GitHub Classroom).
-    ///
-    /// Example: `cargo run -p checker -- --junit target/checker.xml`.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<std::path::PathBuf>,
-}
-
-impl GradeArgs {
-    /// What `cargo run -p checker` with nothing after it grades: the
-    /// exercises in order, from the first that is not finished.
-    pub fn default_run() -> GradeArgs {
-        Cli::parse_from(["checker"]).grade
-    }
-}
-
-/// Exit status for usage errors and for a checker that could not run.
-pub const USAGE: u8 = 2;
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Regenerate) = cli.command {
         return ExitCode::from(author::regenerate());
     }
     if let Some(Command::List) = cli.command {
-        return ExitCode::from(crate::progress::list());
+        // The attack labs have no status to remember: each run grades both rows.
+        for line in progress::recorded_list_lines()
+            .into_iter()
+            .chain(attack::list_lines())
+        {
+            println!("{}", line.trim_end());
+        }
+        return ExitCode::SUCCESS;
     }
     if cli.grade.list_rows {
-        report::print_row_table();
+        text::print_row_table();
         return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -235,7 +151,7 @@ pub fn main() -> ExitCode {
             code = work => code,
             _ = interrupted() => {
                 eprintln!("\ninterrupted: stopping every server");
-                130
+                INTERRUPTED
             }
         }
     });

@@ -1,197 +1,242 @@
-//! Grading: builds the servers a run asks for, runs their rows, and hands
-//! every result to the report module to print.
+//! The default command: grade what the arguments ask for, then hand the
+//! reports to every output.
 //!
 //! Three kinds of run: one exercise (`checker N`), any server started by a
 //! shell command (`--server-cmd`), and the whole course in order (no N).
-//! Which rows each grades is [`plan`]'s; what is printed is [`report`]'s.
+//! Which rows each grades is [`plan`]'s; running them is [`runner`]'s.
+//! Grading produces one [`ExerciseReport`] per exercise; the text report
+//! prints rows as they finish, and once the run is over the JSON document,
+//! the JUnit file and the progress ([`progress`]) are made from the same
+//! reports.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{Args, Parser};
 use futures_util::StreamExt;
 
 use crate::cargo::{self, Flavour};
-use crate::checks::RunEnv;
-use crate::cli::{GradeArgs, USAGE};
-use crate::course::{EXERCISES, Exercise};
+use crate::course::{self, EXERCISES, Exercise};
+use crate::exit_status::USAGE;
+use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
 use crate::plan::{self, graded_rows};
+use crate::report::by_hand::Commands;
 use crate::report::machine::{self, Format};
-use crate::report::{self, Commands, ExerciseOutcome, RowResult, Style, Summary};
+use crate::report::summary::Summary;
+use crate::report::text::{self, Style};
 use crate::rows::Row;
-use crate::runner::StartOrder;
+use crate::run_env::{Run, RunEnv};
 use crate::server::Program;
-use crate::{passes, progress, runner};
+use crate::{progress, runner};
 
-/// Counts over a whole run.
-#[derive(Default)]
-pub struct Totals {
-    pub passed: usize,
-    pub failed: usize,
+/// What to grade, and how to report it (the default command).
+#[derive(Args, Debug)]
+pub struct GradeArgs {
+    /// Grade exercise N: its own rows and every earlier exercise's.
+    ///
+    /// Example: `cargo run -p checker -- 3`.
+    #[arg(value_name = "N", value_parser = course::parse_number, conflicts_with = "server_cmd")]
+    pub exercise: Option<u8>,
+
+    /// Grade the reference solutions instead of the exercises.
+    ///
+    /// Example: `cargo run -p checker -- 3 --solutions`.
+    #[arg(long, conflicts_with = "server_cmd")]
+    pub solutions: bool,
+
+    /// Grade any server: run this shell command (no build step). Needs --exercise.
+    ///
+    /// Example: `cargo run -p checker -- --server-cmd "exec python3 server.py"
+    /// --exercise 7`.
+    #[arg(long, value_name = "COMMAND", requires = "graded_exercise")]
+    pub server_cmd: Option<String>,
+
+    /// With --server-cmd: which exercise's rows to grade.
+    ///
+    /// Example: `--server-cmd "exec ./server" --exercise 4`.
+    #[arg(
+        long = "exercise",
+        id = "graded_exercise",
+        value_name = "N",
+        value_parser = course::parse_number,
+        requires = "server_cmd"
+    )]
+    pub graded_exercise: Option<u8>,
+
+    /// Run only this row (repeatable); rows not graded in the exercise are not run.
+    ///
+    /// Example: `cargo run -p checker -- 3 --row ws.cookie` (`--list-rows`
+    /// names them all).
+    #[arg(long = "row", value_name = "ID")]
+    pub rows: Vec<String>,
+
+    /// Print the table of rows (id, exercise, retired after, name, book section,
+    /// chapter title) and exit.
+    ///
+    /// Example: `cargo run -p checker -- --list-rows | grep origin`.
+    #[arg(long)]
+    pub list_rows: bool,
+
+    /// Seconds to wait for a server's listening line.
+    ///
+    /// Example: `--start-timeout 30` for a server that is slow to start.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub start_timeout: u64,
+
+    /// Also print the frames exchanged by passing rows, and every row of
+    /// exercises that pass.
+    ///
+    /// Example: `cargo run -p checker -- 3 --verbose`.
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Grade every exercise, also those whose binary passed before and has
+    /// not changed since (the default run skips them).
+    ///
+    /// Example: `cargo run -p checker -- --fresh`.
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// `text` for people; `json` prints one document instead (exercises,
+    /// rows with id, status, expected, got, duration and frames, counts).
+    ///
+    /// Example: `cargo run -p checker -- 3 --format json | jq .failed`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::report::machine::Format,
+
+    /// Also write JUnit XML to PATH: one test case per row, a failure
+    /// carrying the row's report (CI test views, GitHub Classroom).
+    ///
+    /// Example: `cargo run -p checker -- --junit target/checker.xml`.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
-impl Totals {
-    pub fn add(&mut self, results: &[RowResult]) {
-        let failed = results.iter().filter(|r| r.outcome.is_err()).count();
-        self.failed += failed;
-        self.passed += results.len() - failed;
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        u8::from(self.failed > 0)
-    }
+/// `cargo run -p checker` with nothing after it, parsed as the command
+/// line would parse it.
+#[derive(Parser)]
+struct DefaultRun {
+    #[command(flatten)]
+    grade: GradeArgs,
 }
 
-/// The default command: grade what `args` asks for and print it (as text
-/// or JSON), and write the JUnit file if asked.
-pub async fn run(args: &GradeArgs) -> u8 {
-    if args.format == Format::Json {
-        machine::json_instead_of_text();
+impl GradeArgs {
+    /// What `cargo run -p checker` with nothing after it grades: the
+    /// exercises in order, from the first that is not finished.
+    pub fn default_run() -> GradeArgs {
+        DefaultRun::parse_from(["checker"]).grade
     }
-    let code = run_text(args).await;
-    if code == USAGE {
-        return code;
-    }
-    match machine::finish(args.format, args.junit.as_deref()) {
-        Ok(()) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
-            USAGE
+
+    fn flavour(&self) -> Flavour {
+        if self.solutions {
+            Flavour::Solutions
+        } else {
+            Flavour::Exercises
         }
     }
 }
 
-async fn run_text(args: &GradeArgs) -> u8 {
+/// Grades what `args` asks for, prints the text report as it goes (or the
+/// JSON document at the end), writes the JUnit file if asked, and records
+/// the student's progress. Returns the exit status.
+pub async fn run(args: &GradeArgs) -> u8 {
     if let Err(message) = plan::check_ids(&args.rows) {
         eprintln!("error: {message}");
         return USAGE;
     }
-    let dir = match database_dir() {
-        Ok(dir) => dir,
+    let run = match Run::new(Duration::from_secs(args.start_timeout)) {
+        Ok(run) => run,
         Err(error) => {
             eprintln!("error: could not create a temporary directory: {error}");
             return USAGE;
         }
     };
-    let start_timeout = Duration::from_secs(args.start_timeout);
-    let env =
-        |program: Program| Arc::new(RunEnv::new(program, dir.path().to_owned(), start_timeout));
-    let flavour = if args.solutions {
-        Flavour::Solutions
-    } else {
-        Flavour::Exercises
-    };
+    let text = args.format == Format::Text;
     let number = match (&args.server_cmd, args.graded_exercise, args.exercise) {
-        (Some(_), Some(number), _) | (None, _, Some(number)) => number,
-        _ => return grade_all(args, flavour, &env).await,
+        (Some(_), Some(number), _) | (None, _, Some(number)) => Some(number),
+        _ => None,
     };
-    let rows = match plan::single_selection(number, &args.rows) {
-        Ok(rows) => rows,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return USAGE;
-        }
-    };
-    let exercise = &EXERCISES[usize::from(number) - 1];
-    if let Some(command) = &args.server_cmd {
-        let style = Style {
-            verbose: args.verbose,
-            stub: None,
-            commands: Some(Commands::shell(command, exercise)),
-        };
-        report::print_heading(exercise, &format!("server: sh -c {command:?}"));
-        let program = Program::Shell(command.clone());
-        return grade_and_count(exercise, env(program), rows, &style).await;
-    }
-    let program = match cargo::build(flavour, exercise).await {
-        Ok(path) => Program::Binary(path),
-        Err(message) => {
-            report::print_did_not_compile(&message, rows.len());
-            machine::record_not_compiled(exercise, rows.len(), &message);
-            if flavour == Flavour::Exercises {
-                progress::record(exercise, progress::Status::DidNotCompile);
+    let reports = match number {
+        Some(number) => match grade_one(args, &run, number, text).await {
+            Ok(report) => vec![report],
+            Err(message) => {
+                eprintln!("error: {message}");
+                return USAGE;
             }
-            return 1;
-        }
+        },
+        None => grade_course(args, &run, text).await,
     };
-    report::print_heading(exercise, &flavour.source(exercise));
-    let style = Style {
-        verbose: args.verbose,
+    progress::record(&reports);
+    if let Err(message) = machine::finish(&reports, args.format, args.junit.as_deref()) {
+        eprintln!("error: {message}");
+        return USAGE;
+    }
+    Totals::of(&reports).exit_code()
+}
+
+/// `checker N` and `--server-cmd`: one exercise, its heading first and
+/// each row printed as it finishes, then the stubs its rows waited for and
+/// the count.
+async fn grade_one(
+    args: &GradeArgs,
+    run: &Arc<Run>,
+    number: u8,
+    text: bool,
+) -> Result<ExerciseReport, String> {
+    let rows = plan::single_selection(number, &args.rows)?;
+    let exercise = &EXERCISES[usize::from(number) - 1];
+    let flavour = args.flavour();
+    let mut report = ExerciseReport {
+        exercise,
+        row_count: rows.len(),
+        graded: Graded::PassedBefore,
+        source: flavour.source(exercise),
         stub: stub(flavour, exercise),
         commands: Some(Commands::built(flavour, exercise)),
+        students_own: flavour == Flavour::Exercises && args.server_cmd.is_none(),
+        binary: None,
+        complete: args.rows.is_empty(),
     };
-    let code = grade_and_count(exercise, env(program), rows, &style).await;
-    if flavour == Flavour::Exercises {
-        remember(exercise, &LAST_RESULTS, args.rows.is_empty());
-    }
-    code
-}
-
-/// The first failing row of the last graded exercise, or `None` when it
-/// passed: for [`progress`].
-static LAST_RESULTS: std::sync::Mutex<Option<Option<&'static str>>> = std::sync::Mutex::new(None);
-
-/// Records a graded exercise's status for `checker list`; a pass only when
-/// every row was graded.
-fn remember(
-    exercise: &Exercise,
-    last: &std::sync::Mutex<Option<Option<&'static str>>>,
-    complete: bool,
-) {
-    let first_failure = last.lock().unwrap_or_else(|p| p.into_inner()).take();
-    match first_failure {
-        Some(Some(row)) => progress::record(exercise, progress::Status::FailingAt(row.to_owned())),
-        Some(None) if complete => progress::record(exercise, progress::Status::Passed),
-        _ => {}
-    }
-}
-
-fn first_failure(results: &[RowResult]) -> Option<&'static str> {
-    results
-        .iter()
-        .find(|result| result.outcome.is_err())
-        .map(|result| result.row.id)
-}
-
-/// A temporary directory for the run's database files, in memory where the
-/// system has a tmpfs at `/dev/shm`.
-///
-/// Every row starts its servers on fresh database files, and SQLite syncs
-/// each write to disk: creating and seeding a database took a server 90 ms
-/// to its listening line on disk and 5 ms in memory, and every login (a
-/// session written) paid a sync too. The rows grade what a server does
-/// with its database, never whether the disk keeps it (a restart finds the
-/// file either way), so the run's files need not outlive it on a disk.
-pub fn database_dir() -> std::io::Result<tempfile::TempDir> {
-    let builder = || {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("checker-");
-        builder
+    let program = match &args.server_cmd {
+        Some(command) => {
+            report.source = format!("server: sh -c {command:?}");
+            report.stub = None;
+            report.commands = Some(Commands::shell(command, exercise));
+            Program::Shell(command.clone())
+        }
+        None => match cargo::build(flavour, exercise).await {
+            Ok(path) => {
+                report.binary = Some(path.clone());
+                Program::Binary(path)
+            }
+            Err(message) => {
+                if text {
+                    text::print_did_not_compile(&message, rows.len());
+                }
+                report.graded = Graded::DidNotCompile(message);
+                return Ok(report);
+            }
+        },
     };
-    let memory = Path::new("/dev/shm");
-    if memory.is_dir()
-        && let Ok(dir) = builder().tempdir_in(memory)
-    {
-        return Ok(dir);
+    let style = Style::of(&report, args.verbose);
+    if text {
+        text::print_heading(exercise, &report.source);
     }
-    builder().tempdir()
-}
-
-/// Grades one program, printing every row and the closing count.
-async fn grade_and_count(
-    exercise: &Exercise,
-    env: Arc<RunEnv>,
-    rows: Vec<&'static Row>,
-    style: &Style,
-) -> u8 {
-    let results = grade(env, rows, Some(style)).await;
-    report::print_stubs(&results, style);
-    machine::record_rows(exercise, &results, style);
-    *LAST_RESULTS.lock().unwrap_or_else(|p| p.into_inner()) = Some(first_failure(&results));
-    let mut totals = Totals::default();
-    totals.add(&results);
-    report::print_count(&totals);
-    totals.exit_code()
+    let env = Arc::new(RunEnv::new(program, run));
+    let results = grade(env, rows, |result| {
+        if text {
+            text::print_row(result, &style);
+        }
+    })
+    .await;
+    if text {
+        text::print_stubs(&results, &style);
+    }
+    report.graded = Graded::Rows(results);
+    if text {
+        text::print_count(&report.totals());
+    }
+    Ok(report)
 }
 
 /// The student's stub file, named in the hints of the exercise's own rows.
@@ -199,77 +244,46 @@ fn stub(flavour: Flavour, exercise: &Exercise) -> Option<(u8, String)> {
     (flavour == Flavour::Exercises).then(|| (exercise.number, flavour.source(exercise)))
 }
 
-/// Grades rows on one program. With a style, every row is printed as soon
-/// as it (and every row before it) is done.
+/// Grades rows on one program, calling `each` with every result in table
+/// order as soon as it (and every row before it) is done.
 pub async fn grade(
     env: Arc<RunEnv>,
     rows: Vec<&'static Row>,
-    print: Option<&Style>,
+    mut each: impl FnMut(&RowResult),
 ) -> Vec<RowResult> {
-    let signed_in = match runner::preflight(&env, &rows).await {
-        Ok(signed_in) => signed_in,
-        Err(failure) => {
-            let results = runner::not_started(&rows, failure);
-            if let Some(style) = print {
-                results
-                    .iter()
-                    .for_each(|result| report::print_row(result, style));
-            }
-            return results;
-        }
-    };
+    if let Err(failure) = runner::preflight(&env).await {
+        let results = runner::not_started(&rows, failure);
+        results.iter().for_each(&mut each);
+        return results;
+    }
     let mut results = Vec::new();
-    let order = match print {
-        Some(_) => StartOrder::Table,
-        None => StartOrder::LaterExercisesFirst,
-    };
-    runner::run_rows(env, rows, signed_in, order, |result| {
-        if let Some(style) = print {
-            report::print_row(&result, style);
-        }
+    runner::run_rows(env, rows, |result| {
+        each(&result);
         results.push(result);
     })
     .await;
     results
 }
 
-/// Grades one built binary; with `record`, a binary that passes every row
-/// is remembered (see [`passes`]).
-async fn grade_binary(
-    path: &Path,
-    rows: Vec<&'static Row>,
-    record: bool,
-    env: &impl Fn(Program) -> Arc<RunEnv>,
-) -> ExerciseOutcome {
-    let results = grade(env(Program::Binary(path.to_owned())), rows, None).await;
-    if record && results.iter().all(|r| r.outcome.is_ok()) {
-        passes::record_pass(path);
-    }
-    ExerciseOutcome::Graded(results)
-}
-
 /// No N: the exercises (or solutions) in order. Exercises stop at the first
 /// one with a failing row; solutions are all graded.
 ///
 /// All the binaries are built in one cargo run. The solutions are then
-/// graded side by side (sharing the checker's row slots) and reported in
+/// graded side by side (sharing the run's row slots) and reported in
 /// order. The exercises are graded one after the other, and one whose binary
-/// passed before and has not changed since is skipped (see [`passes`]), so a
-/// student working on exercise 6 waits for exercise 6 alone.
-async fn grade_all(
-    args: &GradeArgs,
-    flavour: Flavour,
-    env: &impl Fn(Program) -> Arc<RunEnv>,
-) -> u8 {
-    let graded: Vec<(&Exercise, Vec<&'static Row>)> = EXERCISES
+/// passed before and has not changed since is skipped (see [`progress`]),
+/// so a student working on exercise 6 waits for exercise 6 alone.
+async fn grade_course(args: &GradeArgs, run: &Arc<Run>, text: bool) -> Vec<ExerciseReport> {
+    let flavour = args.flavour();
+    let graded: Vec<(&'static Exercise, Vec<&'static Row>)> = EXERCISES
         .iter()
         .map(|exercise| (exercise, graded_rows(exercise.number, &args.rows)))
         .filter(|(_, rows)| !rows.is_empty())
         .collect();
     let exercises: Vec<&Exercise> = graded.iter().map(|(exercise, _)| *exercise).collect();
     let builds = cargo::build_all(flavour, &exercises).await;
-    let record = flavour == Flavour::Exercises && args.rows.is_empty();
-    let skip_passed = record && !args.fresh;
+    let complete = args.rows.is_empty();
+    let skip_passed = flavour == Flavour::Exercises && complete && !args.fresh;
     let side_by_side = match flavour {
         Flavour::Solutions => EXERCISES.len(),
         Flavour::Exercises => 1,
@@ -277,48 +291,48 @@ async fn grade_all(
     let mut gradings = futures_util::stream::iter(graded.into_iter().zip(builds))
         .map(|((exercise, rows), build)| async move {
             let row_count = rows.len();
-            let outcome = match build {
-                Err(message) => ExerciseOutcome::DidNotCompile(message),
-                Ok(path) if skip_passed && passes::passed_before(&path) => {
-                    ExerciseOutcome::PassedBefore
+            let (graded, binary) = match build {
+                Err(message) => (Graded::DidNotCompile(message), None),
+                Ok(path) if skip_passed && progress::passed_before(exercise, &path) => {
+                    (Graded::PassedBefore, Some(path))
                 }
-                Ok(path) => grade_binary(&path, rows, record, env).await,
+                Ok(path) => {
+                    let env = Arc::new(RunEnv::new(Program::Binary(path.clone()), run));
+                    (Graded::Rows(grade(env, rows, |_| {}).await), Some(path))
+                }
             };
-            (exercise, row_count, outcome)
+            ExerciseReport {
+                exercise,
+                row_count,
+                graded,
+                source: flavour.source(exercise),
+                stub: stub(flavour, exercise),
+                commands: Some(Commands::built(flavour, exercise)),
+                students_own: flavour == Flavour::Exercises,
+                binary,
+                complete,
+            }
         })
         .buffered(side_by_side);
-    let mut summary = Summary::new(flavour, args.verbose, &args.rows);
-    while let Some((exercise, row_count, outcome)) = gradings.next().await {
-        match &outcome {
-            ExerciseOutcome::DidNotCompile(message) => {
-                if record {
-                    progress::record(exercise, progress::Status::DidNotCompile);
-                }
-                machine::record_not_compiled(exercise, row_count, message)
-            }
-            ExerciseOutcome::PassedBefore => machine::record_passed_before(exercise, row_count),
-            ExerciseOutcome::Graded(results) => {
-                if record {
-                    progress::record(
-                        exercise,
-                        first_failure(results).map_or(progress::Status::Passed, |row| {
-                            progress::Status::FailingAt(row.to_owned())
-                        }),
-                    );
-                }
-                let style = Style {
-                    verbose: false,
-                    stub: stub(flavour, exercise),
-                    commands: Some(Commands::built(flavour, exercise)),
-                };
-                machine::record_rows(exercise, results, &style)
-            }
+    let recorded = match flavour {
+        Flavour::Exercises if !complete => progress::read(),
+        _ => Default::default(),
+    };
+    let mut summary = Summary::new(flavour, args.verbose, &args.rows, &recorded);
+    let mut reports = Vec::new();
+    while let Some(report) = gradings.next().await {
+        if text {
+            summary.print_exercise(&report);
         }
-        let failed = summary.print_exercise(exercise, row_count, &outcome, stub(flavour, exercise));
+        let failed = report.failed();
+        reports.push(report);
         if failed && flavour == Flavour::Exercises {
             break;
         }
     }
     drop(gradings);
-    summary.print_end()
+    if text {
+        summary.print_end();
+    }
+    reports
 }

@@ -1,10 +1,18 @@
-//! Which rows a run grades: the rows of an exercise, narrowed to `--row`.
+//! The table of rows, and which of them a run grades: the rows of an
+//! exercise, narrowed to `--row`.
 //!
 //! Kept apart from grading so that the rules (a row is graded from its
 //! exercise on until it retires; a `--row` must name a row the exercise
 //! grades) are stated once, for the command line and the author checks.
 
-use crate::rows::{ROWS, Row};
+use std::sync::LazyLock;
+
+use crate::checks::{
+    bearer, close, cluster, db, expiry, first_message, flood, heartbeat, limits, login, logout,
+    logs, me, messages, origin, page, protocol, recheck, requests, rooms, server, shutdown,
+    tickets, tokens, upgrade, ws,
+};
+use crate::rows::Row;
 
 /// The rows graded in `exercise`, narrowed to `only` if it is not empty.
 pub fn graded_rows(exercise: u8, only: &[String]) -> Vec<&'static Row> {
@@ -47,3 +55,40 @@ pub fn single_selection(number: u8, only: &[String]) -> Result<Vec<&'static Row>
     }
     Ok(graded_rows(number, only))
 }
+
+/// The one table of rows: every check module's rows, ordered by the
+/// exercise that introduces them (and, within an exercise, in the order
+/// of the modules below), which is the order reports list them in.
+pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
+    let mut rows: Vec<Row> = [
+        server::ROWS,
+        login::ROWS,
+        me::ROWS,
+        ws::ROWS,
+        rooms::ROWS,
+        messages::ROWS,
+        tokens::ROWS,
+        tickets::ROWS,
+        bearer::ROWS,
+        logs::ROWS,
+        first_message::ROWS,
+        expiry::ROWS,
+        logout::ROWS,
+        close::ROWS,
+        shutdown::ROWS,
+        origin::ROWS,
+        page::ROWS,
+        heartbeat::ROWS,
+        recheck::ROWS,
+        limits::ROWS,
+        cluster::ROWS,
+        flood::ROWS,
+        requests::ROWS,
+        protocol::ROWS,
+        upgrade::ROWS,
+        db::ROWS,
+    ]
+    .concat();
+    rows.sort_by_key(|row| row.exercise);
+    rows
+});

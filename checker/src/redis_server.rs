@@ -13,8 +13,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::report::Failure;
-use crate::server::{GRADING_MALLOC, Launch, Program, Server};
+use crate::failure::Failure;
+use crate::server::{Launch, Program, Server};
 
 /// What Redis prints once it accepts connections.
 const READY: &str = "Ready to accept connections";
@@ -55,7 +55,7 @@ pub fn free_port() -> Result<u16, Failure> {
 
 /// Starts a Redis for one row.
 pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
-    start_on(scratch, free_port()?, crate::checks::unknown_secret()).await
+    start_on(scratch, free_port()?, crate::users::unknown_secret()).await
 }
 
 /// Starts `stopped` again, on its port and with its password, as an
@@ -95,7 +95,7 @@ async fn start_on(
         database_path: scratch,
         settings: &[],
         start_timeout: START_LIMIT,
-        malloc: GRADING_MALLOC,
+        malloc: None,
     };
     let spawned = crate::server::spawn(&launch).map_err(|failure| {
         Failure::new(request, "a running redis-server", "it could not be started")

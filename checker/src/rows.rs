@@ -1,4 +1,4 @@
-//! The table of everything the checker grades.
+//! A row of the table of everything the checker grades ([`crate::plan::ROWS`]).
 //!
 //! One row is one property of the contract (the book's appendix). Its
 //! `exercise` says where it becomes graded and `retired_after` where it
@@ -9,18 +9,13 @@
 //!
 //! Each check module (named after the id prefix it grades) declares its rows
 //! next to its checks, so a row's settings and its check are read together;
-//! [`ROWS`] gathers them into the one table everything else reads.
+//! [`crate::plan::ROWS`] gathers them into the one table everything else
+//! reads.
 
 use futures_util::future::BoxFuture;
 
-use std::sync::LazyLock;
-
-use crate::checks::{
-    Ctx, bearer, close, cluster, db, expiry, first_message, flood, heartbeat, limits, login,
-    logout, logs, me, messages, origin, page, protocol, recheck, requests, rooms, server, shutdown,
-    tickets, tokens, upgrade, ws,
-};
-use crate::report::Failure;
+use crate::checks::ctx::Ctx;
+use crate::failure::Failure;
 
 /// A row's check: it gets the row's context and says what went wrong.
 pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
@@ -30,12 +25,6 @@ pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 pub enum Setup {
     /// A fresh server on a fresh database, with these extra settings.
     Server(&'static [(&'static str, &'static str)]),
-    /// A fresh server with these extra settings, on a copy of the database
-    /// where alice, bob and carol were logged in before the rows ran: the
-    /// row's first login of each user gets that session without checking
-    /// the password again (see [`crate::signed_in`]). For rows about what
-    /// comes after a login, not about the login itself.
-    SignedIn(&'static [(&'static str, &'static str)]),
     /// The check starts (and restarts, or expects to fail) its servers itself.
     OwnServers,
 }
@@ -75,54 +64,15 @@ macro_rules! check_fn {
 
 pub const FRESH: Setup = Setup::Server(&[]);
 
-pub const SIGNED_IN: Setup = Setup::SignedIn(&[]);
-
 impl Setup {
     /// The settings of the server the runner starts; none for a row that
     /// starts its own.
     pub fn settings(&self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Setup::Server(settings) | Setup::SignedIn(settings) => settings,
+            Setup::Server(settings) => settings,
             Setup::OwnServers => &[],
         }
     }
 }
 
 pub(crate) use check_fn as check;
-
-/// The one table of rows: every check module's rows, ordered by the
-/// exercise that introduces them (and, within an exercise, in the order
-/// of the modules below), which is the order reports list them in.
-pub static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
-    let mut rows: Vec<Row> = [
-        server::ROWS,
-        login::ROWS,
-        me::ROWS,
-        ws::ROWS,
-        rooms::ROWS,
-        messages::ROWS,
-        tokens::ROWS,
-        tickets::ROWS,
-        bearer::ROWS,
-        logs::ROWS,
-        first_message::ROWS,
-        expiry::ROWS,
-        logout::ROWS,
-        close::ROWS,
-        shutdown::ROWS,
-        origin::ROWS,
-        page::ROWS,
-        heartbeat::ROWS,
-        recheck::ROWS,
-        limits::ROWS,
-        cluster::ROWS,
-        flood::ROWS,
-        requests::ROWS,
-        protocol::ROWS,
-        upgrade::ROWS,
-        db::ROWS,
-    ]
-    .concat();
-    rows.sort_by_key(|row| row.exercise);
-    rows
-});

@@ -38,7 +38,8 @@ use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, DebouncedEvent, new_debouncer};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use crate::cli::{GradeArgs, USAGE};
+use crate::exit_status::USAGE;
+use crate::grade::GradeArgs;
 use crate::{cargo, grade};
 
 /// How long a file must be quiet before its events count as one save.

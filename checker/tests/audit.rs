@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeSet, fs, path::Path};
 
-use checker::rows::ROWS;
+use checker::plan::ROWS;
 
 const HEADER: &str = "| contract line | graded by |";
 

@@ -13,7 +13,7 @@ use std::{
 };
 
 use checker::course::EXERCISES;
-use checker::rows::ROWS;
+use checker::plan::ROWS;
 
 fn book_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src")

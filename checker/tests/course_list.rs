@@ -8,7 +8,7 @@
 use std::{fs, path::Path};
 
 use checker::course::{EXERCISES, Exercise};
-use checker::rows::ROWS;
+use checker::plan::ROWS;
 
 fn read(path: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

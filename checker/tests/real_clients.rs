@@ -19,7 +19,7 @@ mod support;
 use std::time::Duration;
 
 use checker::course;
-use checker::rows::ROWS;
+use checker::plan::ROWS;
 use support::{broken_server, checker, run};
 
 const LIMIT: Duration = Duration::from_secs(120);

@@ -22,7 +22,8 @@ use std::{
 };
 
 use checker::course;
-use checker::rows::{ROWS, Row};
+use checker::plan::ROWS;
+use checker::rows::Row;
 use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::checks::Ctx;
-use crate::report::Failure;
+use crate::failure::Failure;
 
 /// A running attack client and the lines it has printed.
 pub(super) struct Client {

@@ -20,7 +20,7 @@ use super::join_any;
 use crate::checks::rooms::{BOARD_1, message};
 use crate::checks::{ALICE, BOB, Ctx};
 use crate::client::{Event, Ws};
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// How long the page may take to open its socket and join board-1, or the

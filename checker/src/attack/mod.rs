@@ -9,7 +9,7 @@
 //! the attack succeeds; the second runs it against the graded exercise
 //! (the student's, or the solution with `--solutions`) and passes when the
 //! attack fails. The rows find the attack (a built client, or a page) in
-//! their [`RunEnv`]. Lab rows are not in [`crate::rows::ROWS`]: a plain
+//! their [`RunEnv`]. Lab rows are not in [`crate::plan::ROWS`]: a plain
 //! `checker` run grades servers, and a lab needs the student's attack.
 
 mod attacker_site;
@@ -26,16 +26,17 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cargo::{self, Flavour};
-use crate::checks::RunEnv;
 use crate::checks::rooms::{BOARD_1, message};
-use crate::cli::USAGE;
 use crate::client::{FRAME_LIMIT, Ws};
 use crate::course::{self, Exercise};
-use crate::grade::{self, Totals};
-use crate::report::Failure;
+use crate::exit_status::USAGE;
+use crate::failure::Failure;
+use crate::grade;
+use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
 use crate::report::machine::{self, Format};
-use crate::report::{self, RowResult, Style};
+use crate::report::text::{self, Style};
 use crate::rows::Row;
+use crate::run_env::{Run, RunEnv};
 use crate::server::Program;
 
 /// One attack lab.
@@ -180,36 +181,50 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `checker attack LAB`.
 pub async fn run(args: &AttackArgs) -> u8 {
-    if args.format == Format::Json {
-        machine::json_instead_of_text();
-    }
     let flavour = if args.solutions {
         Flavour::Solutions
     } else {
         Flavour::Exercises
     };
     let lab = args.lab;
+    let text = args.format == Format::Text;
     let style = Style {
         verbose: false,
         stub: None,
         commands: None,
     };
-    let code = match lab_results(lab, flavour, args.attack.clone(), Some(&style)).await {
-        Ok(results) => {
-            machine::record_rows(lab.exercise(), &results, &style);
-            let mut totals = Totals::default();
-            totals.add(&results);
-            report::print_count(&totals);
-            totals.exit_code()
-        }
-        Err(message) => {
-            report::print_did_not_compile(&message, lab.rows.len());
-            machine::record_not_compiled(lab.exercise(), lab.rows.len(), &message);
-            1
+    let print = |result: &RowResult| {
+        if text {
+            text::print_row(result, &style);
         }
     };
-    match machine::finish(args.format, args.junit.as_deref()) {
-        Ok(()) => code,
+    let graded = match lab_results(lab, flavour, args.attack.clone(), text, print).await {
+        Ok(results) => Graded::Rows(results),
+        Err(message) => {
+            if text {
+                text::print_did_not_compile(&message, lab.rows.len());
+            }
+            Graded::DidNotCompile(message)
+        }
+    };
+    let report = ExerciseReport {
+        exercise: lab.exercise(),
+        row_count: lab.rows.len(),
+        graded,
+        source: lab.source(flavour),
+        stub: None,
+        commands: None,
+        students_own: false,
+        binary: None,
+        complete: true,
+    };
+    let reports = [report];
+    let totals = Totals::of(&reports);
+    if text && matches!(reports[0].graded, Graded::Rows(_)) {
+        text::print_count(&totals);
+    }
+    match machine::finish(&reports, args.format, args.junit.as_deref()) {
+        Ok(()) => totals.exit_code(),
         Err(message) => {
             eprintln!("error: {message}");
             USAGE
@@ -219,13 +234,14 @@ pub async fn run(args: &AttackArgs) -> u8 {
 
 /// Builds `lab`'s attack of `flavour` (unless `given` one), its
 /// vulnerable target and its defended exercise of `flavour`, and grades its
-/// two rows; with a style, prints a heading and each row as it is graded.
-/// An error names what did not build.
+/// two rows, calling `each` with each result as it is graded; with
+/// `heading`, prints a heading first. An error names what did not build.
 pub async fn lab_results(
     lab: &Lab,
     flavour: Flavour,
     given: Option<PathBuf>,
-    print: Option<&Style>,
+    heading: bool,
+    mut each: impl FnMut(&RowResult),
 ) -> Result<Vec<RowResult>, String> {
     let source = given
         .as_ref()
@@ -236,29 +252,22 @@ pub async fn lab_results(
     };
     let vulnerable = build_target(lab.vulnerable).await?;
     let defended = cargo::build(flavour, lab.exercise()).await?;
-    let dir = grade::database_dir()
+    let run = Run::new(START_TIMEOUT)
         .map_err(|error| format!("could not create a temporary directory: {error}"))?;
     let env = |program: PathBuf| {
-        Arc::new(
-            RunEnv::new(
-                Program::Binary(program),
-                dir.path().to_owned(),
-                START_TIMEOUT,
-            )
-            .with_attack(attack.clone()),
-        )
+        Arc::new(RunEnv::new(Program::Binary(program), &run).with_attack(attack.clone()))
     };
     let [succeeds, stopped] = lab.rows else {
         unreachable!("a lab has two rows")
     };
-    if print.is_some() {
-        report::print_heading(
+    if heading {
+        text::print_heading(
             lab.exercise(),
             &format!("attack lab: {} ({source})", lab.title),
         );
     }
-    let mut results = grade::grade(env(vulnerable), vec![succeeds], print).await;
-    results.extend(grade::grade(env(defended), vec![stopped], print).await);
+    let mut results = grade::grade(env(vulnerable), vec![succeeds], &mut each).await;
+    results.extend(grade::grade(env(defended), vec![stopped], &mut each).await);
     Ok(results)
 }
 

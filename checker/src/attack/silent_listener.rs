@@ -21,7 +21,7 @@ use super::join_any;
 use crate::checks::rooms::{BOARD_1, message};
 use crate::checks::{ALICE, BOB, Ctx};
 use crate::client::FRAME_LIMIT;
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{Row, Setup, check};
 
 /// The rows' `PING_INTERVAL_MS`.
@@ -43,7 +43,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "removed from board-1, your listening client still hears Bob type there on a server that re-checks only on messages",
         book: "long-lived.md#break-it-first-the-silent-listener",
-        setup: Setup::SignedIn(&[PING_SETTING]),
+        setup: Setup::Server(&[PING_SETTING]),
         hint: "In attacks/silent-listener/main.rs, open a cookie socket with SESSION_COOKIE, join board-1, then only read: print every text frame, and the close code when the socket closes.",
         check: check!(hears),
     },
@@ -53,7 +53,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "against exercise 9, your listening client is closed 4003 within 2 x PING_INTERVAL_MS + 1 s of its removal",
         book: "long-lived.md#the-socket-that-only-listens",
-        setup: Setup::SignedIn(&[PING_SETTING]),
+        setup: Setup::Server(&[PING_SETTING]),
         hint: "In serve_socket, at every ping tick, call recheck_listener; there, read the memberships of the socket's boards afresh and end the socket as Forbidden (4003) when one is gone.",
         check: check!(stopped),
     },

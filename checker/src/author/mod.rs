@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use crate::attack::{LABS, lab_results};
 use crate::cargo::{self, Flavour, workspace_root};
-use crate::checks::RunEnv;
 use crate::course::{EXERCISES, Exercise};
 use crate::grade::grade;
+use crate::graded::RowResult;
+use crate::plan::ROWS;
 use crate::plan::graded_rows;
-use crate::report::RowResult;
-use crate::rows::ROWS;
+use crate::run_env::{Run, RunEnv};
 use crate::server::Program;
 use template::{Side, TEMPLATE, render};
 
@@ -162,21 +162,24 @@ async fn grade_course(
 ) -> Vec<(&'static Exercise, Result<Vec<RowResult>, String>)> {
     let exercises: Vec<&Exercise> = EXERCISES.iter().collect();
     let builds = cargo::build_all(flavour, &exercises).await;
-    let Ok(dir) = tempfile::Builder::new().prefix("checker-verify-").tempdir() else {
-        return Vec::new();
+    let run = match Run::new(Duration::from_secs(10)) {
+        Ok(run) => run,
+        Err(error) => {
+            let message = format!("could not create a temporary directory: {error}");
+            return EXERCISES
+                .iter()
+                .map(|exercise| (exercise, Err(message.clone())))
+                .collect();
+        }
     };
     let gradings = EXERCISES.iter().zip(builds).map(|(exercise, build)| {
-        let dir = dir.path().to_owned();
+        let run = &run;
         async move {
             let results = match build {
                 Err(message) => Err(message),
                 Ok(path) => {
-                    let env = Arc::new(RunEnv::new(
-                        Program::Binary(path),
-                        dir,
-                        Duration::from_secs(10),
-                    ));
-                    Ok(grade(env, graded_rows(exercise.number, &[]), None).await)
+                    let env = Arc::new(RunEnv::new(Program::Binary(path), run));
+                    Ok(grade(env, graded_rows(exercise.number, &[]), |_| {}).await)
                 }
             };
             (exercise, results)
@@ -254,7 +257,7 @@ async fn misplaced_exercise_failures() -> Vec<String> {
 async fn attack_lab_problems() -> Vec<String> {
     let mut problems = Vec::new();
     for lab in LABS {
-        match lab_results(lab, Flavour::Solutions, None, None).await {
+        match lab_results(lab, Flavour::Solutions, None, false, |_| {}).await {
             Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
             Ok(results) => {
                 problems.extend(results.iter().filter(|result| result.outcome.is_err()).map(
@@ -269,7 +272,7 @@ async fn attack_lab_problems() -> Vec<String> {
                 ))
             }
         }
-        match lab_results(lab, Flavour::Exercises, None, None).await {
+        match lab_results(lab, Flavour::Exercises, None, false, |_| {}).await {
             Err(message) => problems.push(format!("attack lab {}: {message}", lab.name)),
             Ok(results) if results.first().is_some_and(|first| first.outcome.is_ok()) => problems
                 .push(format!(

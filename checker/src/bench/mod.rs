@@ -36,9 +36,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 
 use crate::cargo::{self, Flavour};
-use crate::cli::USAGE;
 use crate::course;
-use crate::server::{self, Launch, MEASURING_MALLOC, Program, Server};
+use crate::exit_status::USAGE;
+use crate::server::{self, Launch, Program, Server};
 
 use figures::{Readings, Typing};
 use fleet::Fleet;
@@ -46,6 +46,14 @@ use fleet::Fleet;
 /// How long the server gets to print its listening line (a release build
 /// starts in milliseconds; a debug build under load in well under this).
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// glibc's allocator settings for the measured server: keep freed memory
+/// for the next allocation (a threshold above a hash's 19 MiB, no
+/// trimming, one arena), so that the memory per socket is what the sockets
+/// hold, not what the allocator happened to keep or hand back. Servers not
+/// on glibc ignore the variable; a value of the caller's own is left alone.
+const MEASURING_MALLOC: &str = "glibc.malloc.mmap_threshold=33554432:\
+     glibc.malloc.trim_threshold=1073741824:glibc.malloc.arena_max=1";
 
 /// Frames the typing rounds aim for by default: enough that the CPU
 /// figure does not hinge on a few scheduler ticks.
@@ -134,7 +142,7 @@ pub async fn run(args: &BenchArgs) -> u8 {
         database_path: &database.path().join("bench.db"),
         settings: &limits(),
         start_timeout: START_TIMEOUT,
-        malloc: MEASURING_MALLOC,
+        malloc: Some(MEASURING_MALLOC),
     };
     let load = Load {
         sockets,

@@ -9,8 +9,8 @@ use serde_json::json;
 use super::origin::BROWSER_AUTHORIZATION;
 use super::{Ctx, ensure, member, other_member, unknown_secret};
 use crate::client::Upgrade;
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -20,7 +20,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "Authorization: Bearer <token> authenticates the token's user (scheme in any case)",
         book: "tickets.md#the-bearer-header",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_bearer, accept the Bearer scheme in any letter case and look the token up like a URL token.",
         check: check!(ok),
     },
@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a Bearer header with a wrong or empty token gets 401 with WWW-Authenticate: Bearer, no upgrade",
         book: "tickets.md#the-bearer-header",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In bearer_refusal, answer 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer; upgrade sends it, before any socket, whenever authenticate_bearer finds no user, whatever cookie comes with the header.",
         check: check!(invalid),
     },
@@ -40,7 +40,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a Basic or Negotiate Authorization header is not a bearer attempt: the session cookie beside it authenticates",
         book: "tickets.md#the-bearer-header",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_bearer, only the Bearer scheme (in any letter case) is a bearer attempt; a header of another scheme is credentials a browser added by itself, so the upgrade goes on with the cookie, never a 401.",
         check: check!(basic_ignored),
     },

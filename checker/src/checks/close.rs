@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::{Ctx, member};
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -14,7 +14,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a client close 1000 is answered with close 1000",
         book: "close-codes.md#normal-closure",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In finish, answer ClientClosed (the client's close frame) with close 1000 instead of dropping the connection.",
         check: check!(normal_close),
     },
@@ -24,7 +24,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a message over 64 KiB closes 1009",
         book: "close-codes.md#messages-too-big",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "The upgrade caps messages at 65,536 bytes and the loop turns a bigger one into TooBig; in finish, close it 1009.",
         check: check!(too_big),
     },

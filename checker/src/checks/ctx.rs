@@ -4,71 +4,19 @@
 //! socket, run SQL on the row's database).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::User;
 use crate::client::{Request, Response, Transcript, Upgrade, Ws};
 use crate::cookie::session_cookie;
-use crate::report::sent::{Credential, remember, remember_for_session};
-use crate::report::{Failure, Sent};
-use crate::server::{GRADING_MALLOC, Launch, Program, Server, Spawned};
-
-/// What every row of one run shares.
-pub struct RunEnv {
-    pub program: Program,
-    /// A temporary directory for this run's database files.
-    pub dir: PathBuf,
-    pub start_timeout: Duration,
-    /// In an attack lab (`checker attack`), the attack its rows run against
-    /// the graded program: a built client, or a page; `None` in every
-    /// other run.
-    pub attack: Option<PathBuf>,
-}
-
-impl RunEnv {
-    pub fn new(program: Program, dir: PathBuf, start_timeout: Duration) -> Self {
-        RunEnv {
-            program,
-            dir,
-            start_timeout,
-            attack: None,
-        }
-    }
-
-    /// The same run, with an attack lab's attack for its rows to run.
-    pub fn with_attack(mut self, attack: PathBuf) -> Self {
-        self.attack = Some(attack);
-        self
-    }
-
-    /// How to start the graded program on `database` with `settings`.
-    pub fn launch<'a>(
-        &'a self,
-        database: &'a Path,
-        settings: &'a [(String, String)],
-    ) -> Launch<'a> {
-        Launch {
-            program: &self.program,
-            database_path: database,
-            settings,
-            start_timeout: self.start_timeout,
-            malloc: GRADING_MALLOC,
-        }
-    }
-
-    /// A database file that no server has used yet. The number is counted
-    /// over the whole checker, not per program: several exercises graded at
-    /// once share the run's directory.
-    pub fn fresh_database(&self) -> PathBuf {
-        static DATABASES: AtomicUsize = AtomicUsize::new(0);
-        let n = DATABASES.fetch_add(1, Ordering::SeqCst);
-        self.dir.join(format!("board-{n}.db"))
-    }
-}
+use crate::failure::Failure;
+use crate::issued::{Credential, Issued};
+use crate::run_env::RunEnv;
+use crate::sent::Sent;
+use crate::server::{Server, Spawned};
+use crate::users::User;
 
 /// The context of one row.
 pub struct Ctx {
@@ -78,9 +26,8 @@ pub struct Ctx {
     /// and stop them whatever the check did.
     servers: Arc<Mutex<Vec<Arc<Server>>>>,
     main: Option<(Arc<Server>, PathBuf)>,
-    /// Sessions of logins made before the row, by username, for the row's
-    /// first login of each user (see [`crate::signed_in`]).
-    kept_sessions: Mutex<Vec<(&'static str, String)>>,
+    /// The secrets the row's servers gave it, for the report's commands.
+    issued: Issued,
 }
 
 impl Ctx {
@@ -88,13 +35,14 @@ impl Ctx {
         env: Arc<RunEnv>,
         transcript: Transcript,
         servers: Arc<Mutex<Vec<Arc<Server>>>>,
+        issued: Issued,
     ) -> Self {
         Ctx {
             env,
             transcript,
             servers,
             main: None,
-            kept_sessions: Mutex::default(),
+            issued,
         }
     }
 
@@ -163,7 +111,7 @@ impl Ctx {
         let request = Sent::start(settings);
         let server = self
             .spawn(database, settings)?
-            .listening(self.env.start_timeout)
+            .listening(self.env.start_timeout())
             .await
             .map_err(|failure| {
                 Failure::new(
@@ -216,36 +164,36 @@ impl Ctx {
         request.send(self.port()).await
     }
 
-    /// Logs `user` in on the server at `port` and returns the session id.
-    /// On the row's own server, the first login of each user takes the
-    /// session kept for that user, if the row was set up with one.
+    /// Logs `user` in on the server at `port` (`POST /api/login`) and
+    /// returns the session id from its cookie.
     pub async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
-        if self
-            .main
-            .as_ref()
-            .is_some_and(|(server, _)| server.port() == port)
-            && let Some(session) = self.take_kept_session(user)
-        {
-            self.transcript.push(format!(
-                "{}: the session of a login before this row (kept in the database file this server started on)",
-                user.username
-            ));
-            return Ok(session);
+        let request = Request::post("/api/login")
+            .json(&json!({"username": user.username, "password": user.password}));
+        let response = request.send(port).await?;
+        let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
+        if !response.is(200, &json!({"user": user.json()})) {
+            return Err(Failure::new(&request, expected, response.describe()));
         }
-        log_in(port, user).await
+        match session_cookie(response.headers_named("set-cookie")) {
+            Some(cookie) if !cookie.value.is_empty() => {
+                self.issued
+                    .remember(&cookie.value, Credential::Session, user.username);
+                Ok(cookie.value)
+            }
+            _ => Err(Failure::new(
+                &request,
+                expected,
+                format!(
+                    "{} without a `Set-Cookie: session=...` header",
+                    response.describe()
+                ),
+            )),
+        }
     }
 
-    /// Gives the row the sessions the runner kept for it, one per user.
-    pub fn keep_sessions(&self, sessions: Vec<(&'static str, String)>) {
-        *self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner()) = sessions;
-    }
-
-    fn take_kept_session(&self, user: &User) -> Option<String> {
-        let mut kept = self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let at = kept
-            .iter()
-            .position(|(username, _)| *username == user.username)?;
-        Some(kept.swap_remove(at).1)
+    /// Records a token or ticket the server gave for `session`.
+    pub fn issued_for_session(&self, secret: &str, kind: Credential, session: &str) {
+        self.issued.remember_for_session(secret, kind, session);
     }
 
     pub async fn login(&self, user: &User) -> Result<String, Failure> {
@@ -262,7 +210,7 @@ impl Ctx {
                     && body["token"].as_str().is_some_and(|t| !t.is_empty()) =>
             {
                 let token = body["token"].as_str().unwrap_or_default().to_owned();
-                remember_for_session(&token, Credential::Token, session);
+                self.issued_for_session(&token, Credential::Token, session);
                 Ok(token)
             }
             _ => Err(Failure::new(
@@ -360,32 +308,6 @@ impl Ctx {
             Err(error) => error.to_string(),
         };
         Err(Failure::new(shown, expected, error))
-    }
-}
-
-/// Logs `user` in on the server at `port` (`POST /api/login`) and returns
-/// the session id from its cookie.
-pub async fn log_in(port: u16, user: &User) -> Result<String, Failure> {
-    let request = Request::post("/api/login")
-        .json(&json!({"username": user.username, "password": user.password}));
-    let response = request.send(port).await?;
-    let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
-    if !response.is(200, &json!({"user": user.json()})) {
-        return Err(Failure::new(&request, expected, response.describe()));
-    }
-    match session_cookie(response.headers_named("set-cookie")) {
-        Some(cookie) if !cookie.value.is_empty() => {
-            remember(&cookie.value, Credential::Session, user.username);
-            Ok(cookie.value)
-        }
-        _ => Err(Failure::new(
-            &request,
-            expected,
-            format!(
-                "{} without a `Set-Cookie: session=...` header",
-                response.describe()
-            ),
-        )),
     }
 }
 

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{ALICE, BOB, Ctx, ensure, log_in};
+use super::{ALICE, BOB, Ctx, ensure};
 use crate::client::Request;
-use crate::report::{Failure, Sent};
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
+use crate::sent::Sent;
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[Row {
@@ -24,7 +25,7 @@ pub static ROWS: &[Row] = &[Row {
     retired_after: None,
     name: "while the database is locked, a login and a ticket get 503 Database busy; once released, logins work and no session was lost",
     book: "under-attack.md#when-the-database-fails",
-    setup: SIGNED_IN,
+    setup: FRESH,
     hint: "board answers a locked database 503 {\"error\":\"Database busy\"} in the exercises; a server of your own waits a bounded time for SQLite's lock (a busy timeout) and turns SQLITE_BUSY into that answer, never a panic or a hang.",
     check: check!(locked),
 }];
@@ -98,5 +99,5 @@ pub async fn locked(ctx: Ctx) -> Result<(), Failure> {
         format!("200 {{\"user\":{}}}", ALICE.json()),
         response.describe(),
     )?;
-    log_in(ctx.port(), &BOB).await.map(|_| ())
+    ctx.login(&BOB).await.map(|_| ())
 }

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::{CLOSE_LIMIT, Ctx, User, ensure, member, unix_now};
 use crate::client::{Upgrade, Ws};
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, Setup, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
 
 /// The session TTL of the rows that wait for a session to expire while its
 /// sockets are open (see [`short_login`]).
@@ -21,7 +21,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "an expired session gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_cookie, a session that is found but past its expires_at is SessionExpired, not UnknownSession; Rejection::answer gives it {\"error\":\"Session expired\"} and close 4002.",
         check: check!(expired_at_connect),
     },
@@ -41,7 +41,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a session expired 59 minutes ago still gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_cookie, every session that is found but expired is SessionExpired, however long ago it expired (board never purges them); a server of your own keeps expired sessions for at least an hour.",
         check: check!(expired_hour_ago),
     },

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{ALICE, BOB, Ctx, ensure, member};
 use crate::client::{Request, Response, seconds};
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{Row, Setup, check};
 use crate::server::memory::peak_rss_kib;
 
@@ -29,7 +29,7 @@ pub static ROWS: &[Row] = &[
         book: "under-attack.md#bounding-the-password-checks",
         // One place: on a machine of two cores, one stays free for the
         // other clients, which is what the row's latency asks of a server.
-        setup: Setup::SignedIn(&[("LOGIN_CONCURRENCY", "1")]),
+        setup: Setup::Server(&[("LOGIN_CONCURRENCY", "1")]),
         hint: "In check_password, take one of app.password_checks's places before the check runs, and keep it until the check has ended: never more checks at once than there are places.",
         check: check!(bounded),
     },

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{Ctx, ensure, expect_response, member};
 use crate::client::Request;
 use crate::cookie::session_cookie;
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.

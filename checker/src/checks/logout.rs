@@ -5,8 +5,8 @@ use serde_json::json;
 use super::{CLOSE_LIMIT, Ctx, ensure, expect_response, member};
 use crate::client::{Request, Upgrade};
 use crate::cookie::session_cookie;
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -16,7 +16,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/logout → 204, clears the cookie; 401 without a session",
         book: "close-codes.md#logging-out",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board answers POST /api/logout in the exercises; a server of your own deletes the session row, answers 204 with session=; Path=/; Max-Age=0, and 401 when there is no valid session.",
         check: check!(logout_ok),
     },
@@ -26,7 +26,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "logging out closes that session's sockets 4002 within 1 s",
         book: "close-codes.md#logging-out",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board ends the sockets of exactly the session that logged out (serve_socket returns SessionEnded); in finish, close them 4002 'Session expired'. A server of your own closes that session's sockets only, not every socket of the user.",
         check: check!(logout_closes_sockets),
     },

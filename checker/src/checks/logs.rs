@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::{Ctx, ensure, member, unknown_secret};
 use crate::client::{Request, Upgrade};
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "the request log shows token=[redacted], never the token",
         book: "token-in-url.md#tokens-leak-through-urls",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board's request log shows token=[redacted] in the exercises, so never log the token yourself (in with_token or authenticate_token, say); a server of your own redacts the token parameter before the request line is logged, for valid and invalid tokens alike.",
         check: check!(token_redacted),
     },
@@ -25,7 +25,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a refused token never appears in the output either",
         book: "token-in-url.md#tokens-leak-through-urls",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "Never log a token the server refuses (in authenticate_token or Rejection::answer, say): an unknown token is often a good one mistyped, or someone else's, and a log keeps it.",
         check: check!(refused_token),
     },
@@ -35,7 +35,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "no ticket and no Authorization header in the output; tickets logged as ticket=[redacted]",
         book: "tickets.md#what-leaks-where",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board's request log shows ticket=[redacted] and no headers in the exercises, so never log a ticket or the Authorization header yourself (in mint_ticket, authenticate_ticket or authenticate_bearer, say); a server of your own redacts the ticket like the token.",
         check: check!(ticket_redacted),
     },

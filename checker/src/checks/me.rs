@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Ctx, expect_response, member, unknown_secret};
 use crate::client::Request;
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "GET /api/me returns the logged-in user",
         book: "contract.md#http-api",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board answers GET /api/me in the exercises; a server of your own reads the session cookie, looks the session and its user up in the database and answers {\"user\":{\"id\",\"name\"}}.",
         check: check!(me_ok),
     },
@@ -25,7 +25,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "GET /api/me without a valid session → 401",
         book: "contract.md#http-api",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board answers GET /api/me in the exercises; a server of your own answers a missing cookie and an unknown session id alike: 401 {\"error\":\"Unauthorized\"}.",
         check: check!(me_unauthorized),
     },

@@ -7,7 +7,7 @@
 //! authenticated socket). Each helper fails with the evidence a report needs,
 //! so a check reads as the list of steps the contract (the book's appendix) describes.
 
-mod ctx;
+pub mod ctx;
 
 pub mod bearer;
 pub mod close;
@@ -38,75 +38,18 @@ pub mod ws;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::{Request, Response};
-use crate::report::{Failure, Sent};
+use crate::failure::Failure;
+use crate::sent::Sent;
 
-pub use ctx::{Ctx, RunEnv, log_in};
+pub use crate::users::{ALICE, BOB, CAROL, User, member, other_member, unknown_secret};
+pub use ctx::Ctx;
 
 /// The contract gives a server 1 s to close the sockets of an ended
 /// session; the rest is the checker's own scheduling slack.
 pub const CLOSE_LIMIT: Duration = Duration::from_millis(1_200);
-
-/// A seeded user (the contract's "Seeded data").
-#[derive(Debug)]
-pub struct User {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub username: &'static str,
-    pub password: &'static str,
-}
-
-pub static ALICE: User = User {
-    id: "user-alice",
-    name: "Alice",
-    username: "alice",
-    password: "alice-password",
-};
-pub static BOB: User = User {
-    id: "user-bob",
-    name: "Bob",
-    username: "bob",
-    password: "bob-password",
-};
-/// Not in board-1: the outsider of the rooms rows.
-pub static CAROL: User = User {
-    id: "user-carol",
-    name: "Carol",
-    username: "carol",
-    password: "carol-password",
-};
-
-impl User {
-    /// `U` of the contract: `{"id":..,"name":..}`.
-    pub fn json(&self) -> Value {
-        json!({"id": self.id, "name": self.name})
-    }
-
-    pub fn authenticated(&self) -> Value {
-        json!({"type": "authenticated", "user": self.json()})
-    }
-}
-
-/// Alice or Bob, at random: both are members of board-1, and a server that
-/// only works for one of them fails sooner or later.
-pub fn member() -> &'static User {
-    if rand::random_bool(0.5) { &ALICE } else { &BOB }
-}
-
-/// The other one of Alice and Bob.
-pub fn other_member(user: &User) -> &'static User {
-    if user.id == ALICE.id { &BOB } else { &ALICE }
-}
-
-/// A random string that no server has issued, for unknown sessions and tokens.
-pub fn unknown_secret() -> String {
-    rand::random::<[u8; 16]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// Seconds since the epoch, as the contract's `expires_at`.
 pub fn unix_now() -> f64 {

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Ctx, User, member, unknown_secret};
 use crate::client::Upgrade;
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, Setup, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade from a foreign Origin is refused with 403",
         book: "origin-checks.md#refusing-foreign-origins",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In upgrade, before on_upgrade and before any session is looked at, refuse a cookie upgrade whose Origin origin_allowed rejects: 403 {\"error\":\"Forbidden origin\"}.",
         check: check!(foreign),
     },
@@ -25,7 +25,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "the server's own origins and no Origin are accepted",
         book: "origin-checks.md#own-and-allowed-origins",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In origin_allowed, allow http://127.0.0.1:PORT and http://localhost:PORT with the port the server listens on (the app's config has it), compared case-insensitively; in upgrade, a request without an Origin is not checked.",
         check: check!(own),
     },
@@ -35,7 +35,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "origins listed in ALLOWED_ORIGINS are accepted",
         book: "origin-checks.md#own-and-allowed-origins",
-        setup: Setup::SignedIn(&[(
+        setup: Setup::Server(&[(
             "ALLOWED_ORIGINS",
             " https://app.example/ ,http://other.test:8080",
         )]),
@@ -48,7 +48,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "token and credential-less upgrades are not origin-checked",
         book: "origin-checks.md#token-sockets",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In upgrade, check the Origin of cookie upgrades only: a token parameter or no credential at all skips the check.",
         check: check!(token_exempt),
     },
@@ -58,7 +58,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "ticket and bearer-header upgrades from a foreign Origin are accepted",
         book: "tickets.md#no-origin-check",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "The Origin check in upgrade is for cookie upgrades only: a browser attaches neither a ticket nor an Authorization header on its own, so those upgrades skip it even with a cookie alongside.",
         check: check!(ticket_exempt),
     },
@@ -68,7 +68,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade with a Basic or Negotiate Authorization header from a foreign Origin is refused with 403",
         book: "tickets.md#the-bearer-header",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "A browser behind HTTP authentication adds a Basic or Negotiate Authorization header by itself, with the cookie: in authenticate_bearer, such a header is not a bearer attempt, so the upgrade stays a cookie upgrade and upgrade checks its Origin.",
         check: check!(basic_checked),
     },

@@ -6,7 +6,7 @@
 
 use super::{Ctx, ensure};
 use crate::client::Request;
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.

@@ -9,8 +9,8 @@
 use super::rooms::{BOARD_1, join, user_joined, user_left};
 use super::{ALICE, BOB, Ctx};
 use crate::client::{Upgrade, Ws};
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -20,7 +20,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unmasked frame, RSV bits, a reserved opcode, a fragmented ping, a lone continuation, a one-byte close: each gets close 1002, and its board hears user_left",
         book: "under-attack.md#protocol-errors",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board closes such a frame 1002 in the exercises and its recv then says the connection is gone; a server of your own sends a close frame with code 1002 before it ends the connection, and leaves the socket's boards as for any socket that ends.",
         check: check!(bad_frames),
     },
@@ -30,7 +30,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a text message that is not valid UTF-8 gets close 1007, and its board hears user_left",
         book: "under-attack.md#protocol-errors",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board closes such a message 1007 in the exercises; a server of your own tells invalid UTF-8 (1007) from other protocol errors (1002) and sends the close frame before it ends the connection.",
         check: check!(bad_utf8),
     },

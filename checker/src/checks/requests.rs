@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::{Ctx, ensure};
 use crate::client::seconds;
-use crate::report::Failure;
+use crate::failure::Failure;
 use crate::rows::{Row, Setup, check};
 
 /// The rows' `REQUEST_TIMEOUT_MS`, as the setting and as the timeout.

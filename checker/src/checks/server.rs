@@ -7,8 +7,9 @@ use serde_json::json;
 
 use super::{ALICE, BOB, CAROL, Ctx, ensure, member};
 use crate::client::Request;
-use crate::report::{Failure, Sent};
-use crate::rows::{FRESH, Row, SIGNED_IN, Setup, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, Setup, check};
+use crate::sent::Sent;
 use crate::server::describe_status;
 
 /// The rows this module grades, in the order they are reported.
@@ -39,7 +40,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "the three seeded users can log in",
         book: "contract.md#seeded-data",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board seeds the users at every start in the exercises; a server of your own inserts the seed users and boards where they are missing, with hashed passwords.",
         check: check!(seeded),
     },
@@ -240,7 +241,7 @@ pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
                 error.to_string(),
             )
         })?;
-    let missing_directory = ctx.env().dir.join("no-such-directory").join("board.db");
+    let missing_directory = ctx.env().dir().join("no-such-directory").join("board.db");
     let cases = vec![
         BadSetting::new("PORT", "abc"),
         BadSetting::new("PORT", "70000"),
@@ -357,7 +358,7 @@ pub async fn bad_hostile_settings(ctx: Ctx) -> Result<(), Failure> {
 }
 
 pub async fn redis_password(ctx: Ctx) -> Result<(), Failure> {
-    let redis = crate::redis_server::start(&ctx.env().dir).await?;
+    let redis = crate::redis_server::start(ctx.env().dir()).await?;
     let port = redis.port;
     ctx.keep(redis.server);
     let wrong = crate::checks::unknown_secret();

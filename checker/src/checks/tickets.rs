@@ -14,9 +14,9 @@ use super::{
     unknown_secret,
 };
 use crate::client::{Request, Upgrade};
-use crate::report::Failure;
-use crate::report::sent::{Credential, remember_for_session};
-use crate::rows::{Row, SIGNED_IN, Setup, check};
+use crate::failure::Failure;
+use crate::issued::Credential;
+use crate::rows::{FRESH, Row, Setup, check};
 
 /// `tickets.expired` runs its server with this TTL, and waits this long
 /// after minting: a ticket may expire up to a second early, never late.
@@ -37,7 +37,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/ws-ticket issues a random ticket (201, expiresIn), 401 without a session",
         book: "tickets.md#minting-a-ticket",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In mint_ticket, require the caller's session, store a fresh random ticket (hashed) with its expiry and session, and answer 201 {\"ticket\",\"expiresIn\"}.",
         check: check!(issue),
     },
@@ -47,7 +47,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket authenticates its own session's user, once",
         book: "tickets.md#using-a-ticket-up",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_ticket, find the ticket and use it up in the same step, and take the user from the ticket's session, not from anything else.",
         check: check!(once),
     },
@@ -57,7 +57,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty ticket gets Invalid ticket and close 4001, and never falls back",
         book: "tickets.md#using-a-ticket-up",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_ticket, a ticket that is not found (an empty one too) is InvalidTicket, which Rejection::answer closes with {\"error\":\"Invalid ticket\"} and 4001; read_credential already makes the ticket the only credential tried.",
         check: check!(invalid),
     },
@@ -67,7 +67,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket past TICKET_TTL_SECS gets Ticket expired and close 4001",
         book: "tickets.md#using-a-ticket-up",
-        setup: Setup::SignedIn(&[TICKET_TTL_SETTING]),
+        setup: Setup::Server(&[TICKET_TTL_SETTING]),
         hint: "In authenticate_ticket, compare the ticket's stored expiry with the clock when it is used: past it is TicketExpired, which Rejection::answer closes with {\"error\":\"Ticket expired\"} and 4001.",
         check: check!(expired),
     },
@@ -77,7 +77,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket whose session logged out or expired gets Invalid ticket",
         book: "tickets.md#using-a-ticket-up",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_ticket, after using the ticket up, check that its session still exists and has not expired, and that its user exists; otherwise it is InvalidTicket.",
         check: check!(session_ended),
     },
@@ -87,7 +87,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "two upgrades racing with one ticket: exactly one is authenticated",
         book: "tickets.md#using-a-ticket-up",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_ticket, find and use up the ticket in one statement the database runs atomically (a DELETE ... RETURNING, say), not a read followed by a write.",
         check: check!(race),
     },
@@ -97,7 +97,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket socket is closed 4002 when its session logs out",
         book: "tickets.md#using-a-ticket-up",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_ticket, give the socket the session that minted the ticket, so that its logout ends the socket as it ends a cookie socket.",
         check: check!(logout_closes),
     },
@@ -122,7 +122,7 @@ pub async fn mint(ctx: &Ctx, session: &str) -> Result<String, Failure> {
         .and_then(|body| body["ticket"].as_str().map(str::to_owned));
     match ticket {
         Some(ticket) if response.status == 201 => {
-            remember_for_session(&ticket, Credential::Ticket, session);
+            ctx.issued_for_session(&ticket, Credential::Ticket, session);
             Ok(ticket)
         }
         _ => Err(Failure::new(

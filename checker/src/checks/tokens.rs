@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{CLOSE_LIMIT, Ctx, ensure, expect_response, member, unknown_secret};
 use crate::client::{Request, Upgrade};
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/tokens issues a random token (201), 401 without a session",
         book: "token-in-url.md#issuing-tokens",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "board answers POST /api/tokens in the exercises; a server of your own requires a valid session, stores a new random token for its user and answers 201 {\"token\": ...}, and 401 without a session.",
         check: check!(issue),
     },
@@ -25,7 +25,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a logout leaves the session's tokens working and its token sockets open",
         book: "close-codes.md#logging-out",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "A token socket has no session (authenticate_token gives it none), so a logout never ends it: in finish, only SessionEnded gets 4002. A token belongs to its user; logout deletes the session, never the tokens.",
         check: check!(survive_logout),
     },

@@ -4,8 +4,8 @@
 
 use super::{Ctx, ensure, member};
 use crate::client::Request;
-use crate::report::Failure;
-use crate::rows::{Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[Row {
@@ -14,7 +14,7 @@ pub static ROWS: &[Row] = &[Row {
     retired_after: None,
     name: "an upgrade whose Sec-WebSocket-Key is short, empty or not base64 gets 400, not 101",
     book: "under-attack.md#protocol-errors",
-    setup: SIGNED_IN,
+    setup: FRESH,
     hint: "board refuses such an upgrade in the exercises; a server of your own checks that the key decodes from base64 to exactly 16 bytes before it answers 101, and answers 400 otherwise.",
     check: check!(bad_key),
 }];

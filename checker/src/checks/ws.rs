@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Ctx, member, other_member, unknown_secret};
 use crate::client::{FRAME_LIMIT, Upgrade};
-use crate::report::Failure;
-use crate::rows::{FRESH, Row, SIGNED_IN, check};
+use crate::failure::Failure;
+use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
 pub static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade is answered with the authenticated frame",
         book: "cookie-upgrade.md#reading-the-cookie-in-the-upgrade",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "read_credential has read the cookie already: in authenticate_cookie, look up the session it names, then the session's user, and in send_authenticated send {\"type\":\"authenticated\",\"user\":U} as the first frame.",
         check: check!(cookie_socket),
     },
@@ -39,7 +39,7 @@ pub static ROWS: &[Row] = &[
         retired_after: Some(4),
         name: "a socket without credentials gets Unauthorized and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In Rejection::answer, give NoCredential the error frame Unauthorized and close 4001 'Unauthorized', and in reject send the error frame (when there is one) before the close.",
         check: check!(no_credential),
     },
@@ -49,7 +49,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty session id gets Invalid session and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "authenticate_cookie turns an unknown (or empty) session into UnknownSession; in Rejection::answer it gets {\"error\":\"Invalid session\"} and close 4001 'Invalid session', not Unauthorized: a cookie was sent.",
         check: check!(unknown_session),
     },
@@ -59,7 +59,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a session whose user was deleted is closed 4001 User not found",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "authenticate_cookie turns a session whose user is gone into UserNotFound; in Rejection::answer it gets close 4001 'User not found' (an error frame before it is allowed).",
         check: check!(deleted_user),
     },
@@ -69,7 +69,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "/ws?token= is answered with the authenticated frame",
         book: "token-in-url.md#reading-the-token",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In with_token, let the token authenticate the socket, and in authenticate_token look up the token's user in the database, so that the socket is greeted as that user.",
         check: check!(token_socket),
     },
@@ -79,7 +79,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "a token parameter wins over a cookie and never falls back to it",
         book: "token-in-url.md#which-credential-wins",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In with_token, a token parameter (even an empty one) decides: the socket is a token socket, and a bad token is never retried as the cookie.",
         check: check!(token_wins),
     },
@@ -89,7 +89,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty token gets Invalid token and close 4001",
         book: "token-in-url.md#reading-the-token",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "In authenticate_token, a token nobody issued (an empty one too) is InvalidToken; in Rejection::answer it gets {\"error\":\"Invalid token\"}, then close 4001 'Invalid token'.",
         check: check!(token_invalid),
     },
@@ -99,7 +99,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "with several token parameters, the first one counts",
         book: "token-in-url.md#reading-the-token",
-        setup: SIGNED_IN,
+        setup: FRESH,
         hint: "read_credential hands with_token the first `token` of the query (it walks the pairs in order; a map of the query would keep the last): authenticate with that one, good or bad.",
         check: check!(token_first),
     },

@@ -1,4 +1,4 @@
-//! Plain HTTP/1.1 requests on hyper, described the way a report names them.
+//! Sending a [`Request`] on hyper, and the response as a report names it.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -7,88 +7,13 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::timeout;
 
-use super::{REQUEST_LIMIT, shorten};
+use super::limits::REQUEST_LIMIT;
+use super::request::Request;
+use super::words::shorten;
+use crate::failure::Failure;
 use crate::json::matches;
-use crate::report::Failure;
-
-/// An HTTP request as a row builds it.
-#[derive(Clone, Debug)]
-pub struct Request {
-    method: &'static str,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
 
 impl Request {
-    pub fn get(path: &str) -> Self {
-        Request {
-            method: "GET",
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: String::new(),
-        }
-    }
-
-    pub fn post(path: &str) -> Self {
-        Request {
-            method: "POST",
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: String::new(),
-        }
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    pub fn cookie(self, session: &str) -> Self {
-        self.header("Cookie", &format!("session={session}"))
-    }
-
-    /// A JSON body with `Content-Type: application/json`.
-    pub fn json(self, body: &Value) -> Self {
-        self.header("Content-Type", "application/json")
-            .body(&body.to_string())
-    }
-
-    pub fn body(mut self, body: &str) -> Self {
-        self.body = body.to_owned();
-        self
-    }
-
-    pub fn method(&self) -> &str {
-        self.method
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
-    }
-
-    pub fn body_text(&self) -> &str {
-        &self.body
-    }
-
-    /// `POST /api/login, Content-Type: application/json, body {...}`.
-    pub fn describe(&self) -> String {
-        let mut text = format!("{} {}", self.method, self.path);
-        for (name, value) in &self.headers {
-            text.push_str(&format!(", {name}: {value}"));
-        }
-        if !self.body.is_empty() {
-            text.push_str(&format!(", body {}", shorten(&self.body)));
-        } else if self.method == "POST" {
-            text.push_str(", empty body");
-        }
-        text
-    }
-
     /// Sends the request on a connection of its own (no pooling: a pooled
     /// idle connection would outlive a server the row restarts).
     pub async fn send(&self, port: u16) -> Result<Response, Failure> {
@@ -96,13 +21,13 @@ impl Request {
             .pool_max_idle_per_host(0)
             .build_http::<Full<Bytes>>();
         let mut builder = hyper::Request::builder()
-            .method(self.method)
-            .uri(format!("http://127.0.0.1:{port}{}", self.path));
-        for (name, value) in &self.headers {
+            .method(self.method())
+            .uri(format!("http://127.0.0.1:{port}{}", self.path()));
+        for (name, value) in self.headers() {
             builder = builder.header(name, value);
         }
         let request = builder
-            .body(Full::new(Bytes::from(self.body.clone())))
+            .body(Full::new(Bytes::from(self.body_text().to_owned())))
             .expect("rows build valid requests");
         let failure = |got: String| Failure::new(self, "an HTTP response", got);
         let exchange = async {

@@ -8,18 +8,17 @@
 //!
 //! The student's server listens on [`PORT`], started by the command the
 //! report names, with the row's own settings. The row's secrets are not
-//! reused (see [`super::sent`]): the command logs the same user in again.
+//! reused (see [`crate::issued`]): the command logs the same user in again.
 
 use crate::cargo::Flavour;
 use crate::course::Exercise;
+use crate::failure::Failure;
+use crate::issued::{Credential, Issued};
 use crate::rows::{Row, Setup};
+use crate::sent::{Redo, Socket};
 
-use super::Failure;
 use super::curl::{curl, upgrade_by_curl};
-use super::sent::{Credential, Redo, Socket, owner};
-
-/// The port of the commands: the servers' default.
-pub const PORT: u16 = 3000;
+use super::shell::{PORT, frame_to_type, quote};
 
 /// How the student starts the graded server and runs the checker again.
 #[derive(Clone, Debug)]
@@ -67,7 +66,8 @@ impl Commands {
 }
 
 /// The last lines of a failed row's report: the command that redoes it.
-pub fn lines(row: &Row, failure: &Failure, commands: &Commands) -> Vec<String> {
+/// `issued` holds whose each of the row's secrets was.
+pub fn lines(row: &Row, failure: &Failure, commands: &Commands, issued: &Issued) -> Vec<String> {
     let again = || vec![format!("again: {} --row {}", commands.rerun, row.id)];
     let mut environment: Vec<(String, String)> = row
         .setup
@@ -80,9 +80,9 @@ pub fn lines(row: &Row, failure: &Failure, commands: &Commands) -> Vec<String> {
         (Some(Redo::Start(settings)), _) => {
             return vec![format!("by hand: {}", commands.start_with(settings))];
         }
-        (Some(Redo::Http(request)), Setup::Server(_) | Setup::SignedIn(_)) => curl(request, None),
-        (Some(Redo::Socket(socket)), Setup::Server(_) | Setup::SignedIn(_)) => {
-            connect(socket).unwrap_or_else(|| upgrade_by_curl(socket))
+        (Some(Redo::Http(request)), Setup::Server(_)) => curl(request, None, issued),
+        (Some(Redo::Socket(socket)), Setup::Server(_)) => {
+            connect(socket, issued).unwrap_or_else(|| upgrade_by_curl(socket, issued))
         }
         _ => return again(),
     };
@@ -97,7 +97,7 @@ pub fn lines(row: &Row, failure: &Failure, commands: &Commands) -> Vec<String> {
 
 /// `checker connect` for a socket whose credential it can name: one (or
 /// none) that the server issued to a seeded user, or an auth frame.
-fn connect(socket: &Socket) -> Option<String> {
+fn connect(socket: &Socket, issued: &Issued) -> Option<String> {
     let mut words = vec![format!("cargo run -p checker -- connect --port {PORT}")];
     let query = socket.upgrade.path().strip_prefix("/ws")?;
     let mut credentials = Vec::new();
@@ -135,14 +135,14 @@ fn connect(socket: &Socket) -> Option<String> {
     let auth_frame = socket.first_frame.as_deref().and_then(auth_token);
     let mut frame_used = false;
     match credentials.as_slice() {
-        [] => match auth_frame.and_then(|token| owner(&token)) {
+        [] => match auth_frame.and_then(|token| issued.owner(&token)) {
             Some((Credential::Token, user)) => {
                 words.push(format!("--as {user} --first-message"));
                 frame_used = true;
             }
             _ => words.push("--no-credential".to_owned()),
         },
-        [(flag, kind, value)] => match owner(value) {
+        [(flag, kind, value)] => match issued.owner(value) {
             Some((issued, user)) if issued == *kind => {
                 words.push(format!("--as {user}"));
                 if !flag.is_empty() {
@@ -167,19 +167,6 @@ fn connect(socket: &Socket) -> Option<String> {
     Some(words.join(" "))
 }
 
-/// A frame as the student would send it with `connect`, which sends each
-/// typed line as a text frame and a close frame at Ctrl-D; a long frame
-/// (cut in reports, `xxx… (65537 bytes)`) is named by its size.
-pub(super) fn frame_to_type(frame: &str) -> String {
-    if frame.starts_with("close ") {
-        return format!("{frame} (Ctrl-D sends a close frame)");
-    }
-    match frame.rsplit_once("… (") {
-        Some((_, size)) => format!("a text frame of {}", size.trim_end_matches(')')),
-        None => frame.to_owned(),
-    }
-}
-
 /// The token of an auth frame, `{"type":"auth","token":T}`.
 fn auth_token(frame: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(frame).ok()?;
@@ -188,25 +175,11 @@ fn auth_token(frame: &str) -> Option<String> {
         .flatten()
 }
 
-/// A shell word: as it is when it is plain, else in single quotes.
-pub(super) fn quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::unknown_secret;
     use crate::client::Upgrade;
-    use crate::report::sent::remember;
+    use crate::users::unknown_secret;
 
     /// The port of the row's server in these tests.
     const ROW_PORT: u16 = 41_234;
@@ -222,13 +195,14 @@ mod tests {
 
     #[test]
     fn a_cookie_socket_logs_its_user_in_again_on_the_students_port() {
+        let issued = Issued::default();
         let session = unknown_secret();
-        remember(&session, Credential::Session, "bob");
+        issued.remember(&session, Credential::Session, "bob");
         let own_origin = format!("http://127.0.0.1:{ROW_PORT}");
         let upgrade = Upgrade::cookie(&session).header("Origin", &own_origin);
         let join = r#"{"boardId":"board-1","type":"join"}"#;
         assert_eq!(
-            connect(&socket(upgrade, &[join])).as_deref(),
+            connect(&socket(upgrade, &[join]), &issued).as_deref(),
             Some(
                 "cargo run -p checker -- connect --port 3000 --as bob --origin http://127.0.0.1:3000  \
                  # then send {\"boardId\":\"board-1\",\"type\":\"join\"}"
@@ -238,10 +212,11 @@ mod tests {
 
     #[test]
     fn each_credential_has_its_flag() {
+        let issued = Issued::default();
         let token = unknown_secret();
-        remember(&token, Credential::Token, "carol");
+        issued.remember(&token, Credential::Token, "carol");
         let ticket = unknown_secret();
-        remember(&ticket, Credential::Ticket, "alice");
+        issued.remember(&ticket, Credential::Ticket, "alice");
         let auth = format!(r#"{{"type":"auth","token":"{token}"}}"#);
         let cases = [
             (socket(Upgrade::token(&token), &[]), "--as carol --token"),
@@ -261,7 +236,7 @@ mod tests {
         ];
         for (socket, flags) in cases {
             assert_eq!(
-                connect(&socket),
+                connect(&socket, &issued),
                 Some(format!(
                     "cargo run -p checker -- connect --port 3000 {flags}"
                 )),
@@ -272,19 +247,20 @@ mod tests {
 
     #[test]
     fn what_connect_cannot_say_is_redone_with_curl() {
+        let issued = Issued::default();
         let session = unknown_secret();
-        remember(&session, Credential::Session, "alice");
+        issued.remember(&session, Credential::Session, "alice");
         let made_up = Upgrade::token(&unknown_secret());
         let two_credentials =
             Upgrade::token(&unknown_secret()).header("Cookie", &format!("session={session}"));
         let lower_case_scheme = Upgrade::bare().header("Authorization", "bearer x");
         for upgrade in [made_up, two_credentials, lower_case_scheme] {
             let socket = socket(upgrade, &[]);
-            assert_eq!(connect(&socket), None, "{socket:?}");
+            assert_eq!(connect(&socket, &issued), None, "{socket:?}");
             assert!(
-                upgrade_by_curl(&socket).contains("curl -i -sS --max-time 3 --output - "),
+                upgrade_by_curl(&socket, &issued).contains("curl -i -sS --max-time 3 --output - "),
                 "{}",
-                upgrade_by_curl(&socket)
+                upgrade_by_curl(&socket, &issued)
             );
         }
     }

@@ -7,16 +7,17 @@
 //! that cookie into a shell variable. A secret the checker made up is sent
 //! as it was.
 
-use crate::checks::{ALICE, BOB, CAROL};
-use crate::client::Request;
+use crate::client::request::Request;
+use crate::issued::{Credential, Issued};
+use crate::sent::Socket;
+use crate::users::{ALICE, BOB, CAROL};
 
-use super::by_hand::{PORT, frame_to_type, quote};
-use super::sent::{Credential, Socket, owner};
+use super::shell::{PORT, frame_to_type, quote};
 
 /// The upgrade as an HTTP request, for a socket `connect` cannot open as
 /// the row did: curl prints the answer, and then the raw frames.
-pub(super) fn upgrade_by_curl(socket: &Socket) -> String {
-    let mut line = curl(&socket.upgrade.as_http_request(), Some(socket.port));
+pub(super) fn upgrade_by_curl(socket: &Socket, issued: &Issued) -> String {
+    let mut line = curl(&socket.upgrade.as_http_request(), Some(socket.port), issued);
     if let Some(frame) = &socket.last_frame {
         line.push_str(&format!(
             "  # curl sends no frames; the row then sent {}",
@@ -27,9 +28,10 @@ pub(super) fn upgrade_by_curl(socket: &Socket) -> String {
 }
 
 /// A `curl` line for `request`, preceded by the logins, tokens and tickets
-/// its secrets stand for. `port` is the row's, where a header names it.
-pub(super) fn curl(request: &Request, port: Option<u16>) -> String {
-    let mut script = Script::default();
+/// its secrets stand for (whose each is, `issued` says). `port` is the
+/// row's, where a header names it.
+pub(super) fn curl(request: &Request, port: Option<u16>, issued: &Issued) -> String {
+    let mut script = Script::new(issued);
     let base = format!("http://127.0.0.1:{PORT}");
     let mut words = vec!["curl -i".to_owned()];
     let upgrade = request
@@ -48,7 +50,7 @@ pub(super) fn curl(request: &Request, port: Option<u16>) -> String {
     for (name, value) in request.headers() {
         if name == "Cookie"
             && let Some(session) = value.strip_prefix("session=")
-            && let Some((Credential::Session, user)) = owner(session)
+            && let Some((Credential::Session, user)) = issued.owner(session)
         {
             words.push(format!("-b {}", script.login(user)));
             continue;
@@ -75,15 +77,24 @@ pub(super) fn curl(request: &Request, port: Option<u16>) -> String {
 
 /// The shell steps before a command: logins into cookie files, and tokens
 /// and tickets into variables, each done once.
-#[derive(Default)]
-struct Script {
+struct Script<'a> {
+    issued: &'a Issued,
     steps: Vec<String>,
     /// Secrets and the variable that stands for each.
     variables: Vec<(String, String)>,
     logged_in: Vec<&'static str>,
 }
 
-impl Script {
+impl<'a> Script<'a> {
+    fn new(issued: &'a Issued) -> Self {
+        Script {
+            issued,
+            steps: Vec::new(),
+            variables: Vec::new(),
+            logged_in: Vec::new(),
+        }
+    }
+
     /// Logs `user` in once; the file that holds the session cookie.
     fn login(&mut self, user: &'static str) -> String {
         let jar = format!("/tmp/{user}.cookies");
@@ -108,7 +119,7 @@ impl Script {
     fn word(&mut self, text: &str) -> String {
         let candidates = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         for candidate in candidates {
-            let (field, route, user) = match owner(candidate) {
+            let (field, route, user) = match self.issued.owner(candidate) {
                 Some((Credential::Token, user)) => ("token", "/api/tokens", user),
                 Some((Credential::Ticket, user)) => ("ticket", "/api/ws-ticket", user),
                 _ => continue,
@@ -158,50 +169,52 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::checks::unknown_secret;
-    use crate::report::sent::remember;
+    use crate::users::unknown_secret;
 
     #[test]
     fn a_login_is_the_request_as_sent() {
+        let issued = Issued::default();
         let login = Request::post("/api/login")
             .json(&json!({"username": "alice", "password": "alice-password"}));
         assert_eq!(
-            curl(&login, None),
+            curl(&login, None, &issued),
             "curl -i -X POST http://127.0.0.1:3000/api/login -H 'Content-Type: application/json' \
              -d '{\"password\":\"alice-password\",\"username\":\"alice\"}'"
         );
         let untyped = Request::post("/api/login").body("{}");
         assert_eq!(
-            curl(&untyped, None),
+            curl(&untyped, None, &issued),
             "curl -i -X POST http://127.0.0.1:3000/api/login -H 'Content-Type:' -d '{}'"
         );
     }
 
     #[test]
     fn an_issued_session_is_a_fresh_login_and_a_made_up_one_is_sent_as_is() {
+        let issued = Issued::default();
         let session = unknown_secret();
-        remember(&session, Credential::Session, "carol");
+        issued.remember(&session, Credential::Session, "carol");
         assert_eq!(
-            curl(&Request::get("/api/me").cookie(&session), None),
+            curl(&Request::get("/api/me").cookie(&session), None, &issued),
             "curl -sS -o /dev/null -c /tmp/carol.cookies -H 'Content-Type: application/json' \
              -d '{\"username\":\"carol\",\"password\":\"carol-password\"}' \
              http://127.0.0.1:3000/api/login && curl -i http://127.0.0.1:3000/api/me -b /tmp/carol.cookies"
         );
         let made_up = unknown_secret();
         assert_eq!(
-            curl(&Request::get("/api/me").cookie(&made_up), None),
+            curl(&Request::get("/api/me").cookie(&made_up), None, &issued),
             format!("curl -i http://127.0.0.1:3000/api/me -H 'Cookie: session={made_up}'")
         );
     }
 
     #[test]
     fn an_issued_token_is_asked_for_again_into_a_variable() {
+        let issued = Issued::default();
         let session = unknown_secret();
-        remember(&session, Credential::Session, "bob");
+        issued.remember(&session, Credential::Session, "bob");
         let token = unknown_secret();
-        remember(&token, Credential::Token, "bob");
+        issued.remember(&token, Credential::Token, "bob");
         let upgrade = crate::client::Upgrade::token(&token).header("Origin", "http://x.test:41234");
-        let line = curl(&upgrade.as_http_request(), Some(41_234));
+        let line = curl(&upgrade.as_http_request(), Some(41_234), &issued);
         assert!(
             line.contains(
                 "BOB_TOKEN=$(curl -sS -X POST -b /tmp/bob.cookies http://127.0.0.1:3000/api/tokens"

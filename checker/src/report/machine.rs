@@ -7,129 +7,93 @@
 //! A failed row carries the lines the text report shows for it, so a
 //! student reading a CI page sees what a terminal would have shown.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use serde_json::{Value, json};
 
+use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
+
 use super::stubs::StubPanic;
-use super::{RowResult, Style, count_line, row_lines};
-use crate::course::Exercise;
+use super::text::{Style, count_line, row_lines};
 
-/// Whether the text report is printed (not with `--format json`).
-static TEXT: AtomicBool = AtomicBool::new(true);
-
-/// The exercises graded so far, as JSON values.
-static RECORD: Mutex<Vec<Value>> = Mutex::new(Vec::new());
-
-pub fn text() -> bool {
-    TEXT.load(Ordering::Relaxed)
-}
-
-/// Replaces the text report with the JSON document.
-pub fn json_instead_of_text() {
-    TEXT.store(false, Ordering::Relaxed);
-}
-
-fn record() -> std::sync::MutexGuard<'static, Vec<Value>> {
-    RECORD.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Records one graded exercise's rows.
-pub fn record_rows(exercise: &Exercise, results: &[RowResult], style: &Style) {
-    let rows: Vec<Value> = results
-        .iter()
-        .map(|result| {
-            let (status, expected, got, request) = match &result.outcome {
-                Ok(()) => ("passed", Value::Null, Value::Null, Value::Null),
-                Err(f) => ("failed", json!(f.expected), json!(f.got), json!(f.request)),
-            };
-            let report = match &result.outcome {
-                Ok(()) => Value::Null,
-                Err(_) => json!(row_lines(result, style).join("\n")),
-            };
-            // A row that failed only because the server panicked at an
-            // unwritten stub names it, as its text report does.
-            let stub = match &result.outcome {
-                Err(failure) => StubPanic::of(failure).map_or(Value::Null, |stub| {
-                    json!({
-                        "file": stub.file,
-                        "line": stub.line,
-                        "column": stub.column,
-                        "name": stub.name(),
-                        "message": stub.message,
-                    })
-                }),
-                Ok(()) => Value::Null,
-            };
-            json!({
-                "id": result.row.id,
-                "name": result.row.name,
-                "status": status,
-                "request": request,
-                "expected": expected,
-                "got": got,
-                "duration_ms": result.duration.as_millis() as u64,
-                "frames": result.transcript,
-                "report": report,
-                "stub": stub,
-            })
-        })
-        .collect();
-    push(exercise, "graded", rows, None);
-}
-
-/// Records an exercise that did not compile: its rows all fail.
-pub fn record_not_compiled(exercise: &Exercise, rows: usize, message: &str) {
-    push(
-        exercise,
-        "did not compile",
-        Vec::new(),
-        Some((rows, message)),
-    );
-}
-
-/// Records an exercise skipped because it passed before, unchanged.
-pub fn record_passed_before(exercise: &Exercise, rows: usize) {
-    let mut entry = exercise_json(exercise, "passed before");
-    entry["skipped_rows"] = json!(rows);
-    record().push(entry);
-}
-
-fn exercise_json(exercise: &Exercise, status: &str) -> Value {
-    json!({
+/// One graded exercise as JSON: its rows, or why it has none.
+fn exercise_json(report: &ExerciseReport) -> Value {
+    let exercise = report.exercise;
+    let mut entry = json!({
         "number": exercise.number,
         "title": exercise.title,
-        "status": status,
         "rows": [],
+    });
+    match &report.graded {
+        Graded::Rows(results) => {
+            let style = Style::of(report, false);
+            entry["status"] = json!("graded");
+            entry["rows"] = results.iter().map(|r| row_json(r, &style)).collect();
+        }
+        Graded::DidNotCompile(message) => {
+            entry["status"] = json!("did not compile");
+            entry["compile_error"] = json!(message);
+            entry["failed_rows"] = json!(report.row_count);
+        }
+        Graded::PassedBefore => {
+            entry["status"] = json!("passed before");
+            entry["skipped_rows"] = json!(report.row_count);
+        }
+    }
+    entry
+}
+
+fn row_json(result: &RowResult, style: &Style) -> Value {
+    let (status, expected, got, request) = match &result.outcome {
+        Ok(()) => ("passed", Value::Null, Value::Null, Value::Null),
+        Err(f) => ("failed", json!(f.expected), json!(f.got), json!(f.request)),
+    };
+    let report = match &result.outcome {
+        Ok(()) => Value::Null,
+        Err(_) => json!(row_lines(result, style).join("\n")),
+    };
+    // A row that failed only because the server panicked at an
+    // unwritten stub names it, as its text report does.
+    let stub = match &result.outcome {
+        Err(failure) => StubPanic::of(failure).map_or(Value::Null, |stub| {
+            json!({
+                "file": stub.file,
+                "line": stub.line,
+                "column": stub.column,
+                "name": stub.name(),
+                "message": stub.message,
+            })
+        }),
+        Ok(()) => Value::Null,
+    };
+    json!({
+        "id": result.row.id,
+        "name": result.row.name,
+        "status": status,
+        "request": request,
+        "expected": expected,
+        "got": got,
+        "duration_ms": result.duration.as_millis() as u64,
+        "frames": result.transcript,
+        "report": report,
+        "stub": stub,
     })
 }
 
-fn push(exercise: &Exercise, status: &str, rows: Vec<Value>, failed: Option<(usize, &str)>) {
-    let mut entry = exercise_json(exercise, status);
-    entry["rows"] = json!(rows);
-    if let Some((count, message)) = failed {
-        entry["compile_error"] = json!(message);
-        entry["failed_rows"] = json!(count);
-    }
-    record().push(entry);
-}
-
 /// The JSON document: every exercise, and the counts of the closing line.
-fn document(passed: usize, failed: usize) -> Value {
+pub fn document(reports: &[ExerciseReport]) -> Value {
+    let totals = Totals::of(reports);
     json!({
-        "exercises": *record(),
-        "passed": passed,
-        "failed": failed,
-        "tally": count_line(passed, failed),
+        "exercises": reports.iter().map(exercise_json).collect::<Vec<Value>>(),
+        "passed": totals.passed,
+        "failed": totals.failed,
+        "tally": count_line(totals.passed, totals.failed),
     })
 }
 
 /// JUnit XML: one test suite per exercise, one test case per graded row;
 /// a failed row's `<failure>` holds its report. An exercise that did not
 /// compile is one failed test case with cargo's message.
-pub fn junit() -> String {
-    let record = record();
+pub fn junit(reports: &[ExerciseReport]) -> String {
+    let record: Vec<Value> = reports.iter().map(exercise_json).collect();
     let mut xml =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"checker\">\n");
     for exercise in record.iter() {
@@ -215,38 +179,20 @@ pub enum Format {
 
 /// Prints the JSON document and writes the JUnit file, as asked; an
 /// unwritable JUnit file is a checker error (exit status 2).
-pub fn finish(format: Format, junit_path: Option<&std::path::Path>) -> Result<(), String> {
+pub fn finish(
+    reports: &[ExerciseReport],
+    format: Format,
+    junit_path: Option<&std::path::Path>,
+) -> Result<(), String> {
     if format == Format::Json {
-        let (passed, failed) = counts();
         println!(
             "{}",
-            serde_json::to_string_pretty(&document(passed, failed)).unwrap_or_default()
+            serde_json::to_string_pretty(&document(reports)).unwrap_or_default()
         );
     }
     if let Some(path) = junit_path {
-        std::fs::write(path, junit())
+        std::fs::write(path, junit(reports))
             .map_err(|error| format!("could not write {}: {error}", path.display()))?;
     }
     Ok(())
-}
-
-/// Passed and failed rows over the record, counted as the closing line
-/// counts them (a skipped exercise's rows passed, an uncompiled one's failed).
-fn counts() -> (usize, usize) {
-    let record = record();
-    let mut passed = 0;
-    let mut failed = 0;
-    for exercise in record.iter() {
-        let count = |key: &str| exercise[key].as_u64().unwrap_or(0) as usize;
-        passed += count("skipped_rows");
-        failed += count("failed_rows");
-        for row in exercise["rows"].as_array().into_iter().flatten() {
-            if row["status"] == "passed" {
-                passed += 1;
-            } else {
-                failed += 1;
-            }
-        }
-    }
-    (passed, failed)
 }

@@ -11,8 +11,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::failure::Failure;
+use crate::graded::RowResult;
+
 use super::by_hand::Commands;
-use super::{Failure, INDENT, RowResult};
+
+/// The indent of every line under a row's `PASS`/`FAIL` line.
+pub(super) const INDENT: &str = "    ";
 
 /// A `todo!()` in the student's exercise that a server panicked at.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,21 +11,11 @@ use std::collections::BTreeMap;
 
 use crate::cargo::Flavour;
 use crate::course::{EXERCISES, Exercise};
-use crate::grade::Totals;
+use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
 use crate::plan::graded_rows;
-use crate::progress::{self, Status};
+use crate::progress::Status;
 
-use super::{
-    Commands, Mark, RowResult, Style, count_line, first_stub, print_row, print_stubs, progress_line,
-};
-
-/// What became of one exercise in a run without N.
-pub enum ExerciseOutcome {
-    DidNotCompile(String),
-    /// Its binary passed every row before and has not changed since.
-    PassedBefore,
-    Graded(Vec<RowResult>),
-}
+use super::text::{Mark, Style, count_line, first_stub, print_row, print_stubs, progress_line};
 
 /// The running state of a whole-course report.
 pub struct Summary {
@@ -44,16 +34,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// A summary of grading `rows` (every row when empty).
-    pub fn new(flavour: Flavour, verbose: bool, rows: &[String]) -> Self {
-        let recorded = match flavour {
-            Flavour::Exercises if !rows.is_empty() => progress::read_from(
-                &std::fs::read_to_string(crate::cargo::workspace_root().join(progress::FILE))
-                    .unwrap_or_default(),
-            ),
-            _ => Default::default(),
-        };
-        let (marks, outside_selection) = starting_marks(rows, &recorded);
+    /// A summary of grading `rows` (every row when empty); `recorded` is
+    /// the progress kept from earlier runs, by exercise directory.
+    pub fn new(
+        flavour: Flavour,
+        verbose: bool,
+        rows: &[String],
+        recorded: &BTreeMap<String, Status>,
+    ) -> Self {
+        let (marks, outside_selection) = starting_marks(rows, recorded);
         Summary {
             flavour,
             verbose,
@@ -66,54 +55,48 @@ impl Summary {
         }
     }
 
-    /// Prints one exercise's outcome; says whether it failed.
-    pub fn print_exercise(
-        &mut self,
-        exercise: &'static Exercise,
-        row_count: usize,
-        outcome: &ExerciseOutcome,
-        stub: Option<(u8, String)>,
-    ) -> bool {
+    /// Prints one exercise's report.
+    pub fn print_exercise(&mut self, report: &ExerciseReport) {
+        let exercise = report.exercise;
+        let row_count = report.row_count;
         let index = usize::from(exercise.number) - 1;
         let heading = format!("exercise {}  {}", exercise.number, exercise.title);
-        let style = Style {
-            verbose: self.verbose,
-            stub,
-            commands: Some(Commands::built(self.flavour, exercise)),
-        };
-        let results = match outcome {
-            ExerciseOutcome::DidNotCompile(message) => {
-                say!("✗ {heading}: {message}");
+        let style = Style::of(report, self.verbose);
+        let results = match &report.graded {
+            Graded::DidNotCompile(message) => {
+                println!("✗ {heading}: {message}");
                 self.totals.failed += row_count;
                 self.marks[index].1 = Mark::Failed;
                 self.first_failure.get_or_insert((exercise, None));
-                return true;
+                return;
             }
-            ExerciseOutcome::PassedBefore => {
-                say!(
+            Graded::PassedBefore => {
+                println!(
                     "✓ {heading}: {row_count} rows passed, unchanged since (--fresh grades it again)"
                 );
                 self.totals.passed += row_count;
                 self.marks[index].1 = Mark::Passed;
-                return false;
+                return;
             }
-            ExerciseOutcome::Graded(results) => results,
+            Graded::Rows(results) => results,
         };
-        self.totals.add(results);
+        let add = report.totals();
+        self.totals.passed += add.passed;
+        self.totals.failed += add.failed;
         let failed: Vec<&RowResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
         if failed.is_empty() {
             self.marks[index].1 = Mark::Passed;
             match results.len() {
-                1 => say!("✓ {heading}: 1 row passes"),
-                n => say!("✓ {heading}: {n} rows pass"),
+                1 => println!("✓ {heading}: 1 row passes"),
+                n => println!("✓ {heading}: {n} rows pass"),
             }
             if style.verbose {
                 results.iter().for_each(|result| print_row(result, &style));
             }
-            return false;
+            return;
         }
         self.marks[index].1 = Mark::Failed;
-        say!(
+        println!(
             "✗ {heading}: {} of {} rows fail  ({})",
             failed.len(),
             results.len(),
@@ -125,34 +108,35 @@ impl Summary {
             self.first_failure = Some((exercise, Some(failed[0].row.id)));
             self.first_stub = first_stub(results);
         }
-        true
     }
 
-    /// The progress line, what to do next and the count; the exit status.
-    pub fn print_end(self) -> u8 {
-        say!("{}", progress_line(&self.marks));
+    /// The progress line, what to do next and the count.
+    pub fn print_end(self) {
+        println!("{}", progress_line(&self.marks));
         if !self.outside_selection.is_empty() {
             let numbers: Vec<String> = self.outside_selection.iter().map(u8::to_string).collect();
             let marked = match self.flavour {
                 Flavour::Exercises => "; marked as last graded (`cargo run -p checker -- list`)",
                 Flavour::Solutions => "",
             };
-            say!(
+            println!(
                 "not run: {}, which do not grade the selected rows{marked}",
                 numbers.join(", ")
             );
         }
         let source = |exercise| self.flavour.source(exercise);
         match (self.first_failure, self.first_stub.as_deref()) {
-            (None, _) if !self.selected_rows => say!("next: nothing left, every exercise passes"),
-            (None, _) => {
-                say!("next: the selected rows pass; run without --row to grade everything")
+            (None, _) if !self.selected_rows => {
+                println!("next: nothing left, every exercise passes")
             }
-            (Some((exercise, None)), _) => say!(
+            (None, _) => {
+                println!("next: the selected rows pass; run without --row to grade everything")
+            }
+            (Some((exercise, None)), _) => println!(
                 "next: make {} compile, then run `cargo run -p checker` again",
                 source(exercise)
             ),
-            (Some(_), Some(stub)) => say!(
+            (Some(_), Some(stub)) => println!(
                 "next: write the stub {stub}, which the failing rows wait for, then run `cargo run -p checker` again"
             ),
             (Some((exercise, Some(row))), None) => {
@@ -161,15 +145,14 @@ impl Summary {
                 } else {
                     ""
                 };
-                say!(
+                println!(
                     "next: fix the first FAIL above in {}, then re-run it alone with `cargo run -p checker -- {}{solutions} --row {row}`",
                     source(exercise),
                     exercise.number
                 );
             }
         }
-        say!("{}", count_line(self.totals.passed, self.totals.failed));
-        self.totals.exit_code()
+        println!("{}", count_line(self.totals.passed, self.totals.failed));
     }
 }
 
@@ -205,8 +188,9 @@ mod tests {
 
     #[test]
     fn exercises_a_row_selection_skips_keep_their_last_status() {
-        let recorded =
-            progress::read_from("01-cookie-auth passed\n02-rejections failing ws.deleted-user\n");
+        let recorded = crate::progress::read_from(
+            "01-cookie-auth passed\n02-rejections failing ws.deleted-user\n",
+        );
         let (marks, outside) = starting_marks(&["ws.token".to_owned()], &recorded);
         assert_eq!(outside, [1, 2, 3]);
         assert_eq!(

@@ -56,35 +56,6 @@ pub const SETTINGS: [&str; 10] = [
 /// (the contract: a server exits within 2 seconds of SIGTERM).
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// glibc's allocator settings for the servers a grading starts: keep freed
-/// memory for the next allocation instead of handing it back to the kernel,
-/// and take the heap in 2 MiB pages.
-///
-/// Most of a grading run is servers checking passwords: every login runs
-/// Argon2id with its production parameters, which fills 19 MiB. By default
-/// glibc maps those 19 MiB fresh from the kernel for each login and unmaps
-/// them after, so a third of every login went to page faults. Served from a
-/// heap that is kept (a threshold above 19 MiB, no trimming, one arena
-/// whatever thread hashes), the same memory is reused: the hash and its
-/// parameters are unchanged, a grading run takes about a quarter less CPU.
-/// The first login of each server still touched 19 MiB afresh, about 4,900
-/// faults of 4 KiB; with `hugetlb=1` glibc asks the kernel for transparent
-/// huge pages (honoured in Linux's `madvise` and `always` modes), and that
-/// login takes about 500, some 10 ms less CPU for every server that logs
-/// in: a tenth of a grading's CPU.
-///
-/// Servers not on glibc ignore the variable; a value of the caller's own is
-/// left alone.
-pub const GRADING_MALLOC: &str = "glibc.malloc.mmap_threshold=33554432:\
-     glibc.malloc.trim_threshold=1073741824:glibc.malloc.arena_max=1:\
-     glibc.malloc.hugetlb=1";
-
-/// The same for a server that `bench` measures, without the huge pages: a
-/// heap grown 2 MiB at a time would add up to 2 MiB to the memory it
-/// measures, several KiB for each of its 500 sockets.
-pub const MEASURING_MALLOC: &str = "glibc.malloc.mmap_threshold=33554432:\
-     glibc.malloc.trim_threshold=1073741824:glibc.malloc.arena_max=1";
-
 /// What to run as a server.
 #[derive(Clone, Debug)]
 pub enum Program {
@@ -110,13 +81,13 @@ pub struct StartFailure {
 
 impl StartFailure {
     /// The failure of the row that tried to start the server.
-    pub fn into_row_failure(self, request: String) -> crate::report::Failure {
+    pub fn into_row_failure(self, request: String) -> crate::failure::Failure {
         let label = if self.output.is_empty() {
             "it printed nothing"
         } else {
             "its output"
         };
-        crate::report::Failure::new(
+        crate::failure::Failure::new(
             request,
             "`listening on http://127.0.0.1:PORT` as the first stdout line",
             self.summary,
@@ -143,8 +114,9 @@ pub struct Launch<'a> {
     pub database_path: &'a Path,
     pub settings: &'a [(String, String)],
     pub start_timeout: Duration,
-    /// glibc's allocator settings: [`GRADING_MALLOC`] or [`MEASURING_MALLOC`].
-    pub malloc: &'static str,
+    /// glibc's allocator settings (`GLIBC_TUNABLES`) for a server that is
+    /// measured, not graded; a graded server runs with the environment's.
+    pub malloc: Option<&'static str>,
 }
 
 /// A process that was spawned but whose listening line has not been judged.
@@ -223,8 +195,10 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
     for name in SETTINGS {
         command.env_remove(name);
     }
-    if std::env::var_os("GLIBC_TUNABLES").is_none() {
-        command.env("GLIBC_TUNABLES", launch.malloc);
+    if let Some(malloc) = launch.malloc
+        && std::env::var_os("GLIBC_TUNABLES").is_none()
+    {
+        command.env("GLIBC_TUNABLES", malloc);
     }
     command
         .env("PORT", "0")

@@ -19,9 +19,10 @@ use serde_json::{Value, json};
 use super::rooms::{BOARD_1, BOARD_2, message, user_left};
 use super::{ALICE, BOB, CAROL, CLOSE_LIMIT, Ctx, User};
 use crate::client::{Request, Symptom, Upgrade, Ws};
+use crate::failure::{Failure, Hint};
 use crate::redis_server::{self, RedisServer};
-use crate::report::{Failure, Hint, Sent};
 use crate::rows::{Row, Setup, check};
+use crate::sent::Sent;
 use crate::server::Server;
 
 /// The rows this module grades, in the order they are reported.
@@ -116,7 +117,7 @@ async fn cluster_and_redis(
     ctx: &Ctx,
     settings: &[(&str, &str)],
 ) -> Result<(Cluster, RedisServer), Failure> {
-    let redis = redis_server::start(&ctx.env().dir).await?;
+    let redis = redis_server::start(ctx.env().dir()).await?;
     let database = ctx.env().fresh_database();
     let mut settings = settings.to_vec();
     settings.push(("REDIS_URL", redis.url.as_str()));

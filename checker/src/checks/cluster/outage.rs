@@ -13,9 +13,10 @@ use super::{Cluster, cluster_and_redis, socket_on};
 use crate::checks::rooms::{BOARD_1, join, message, user_joined};
 use crate::checks::{ALICE, BOB, CAROL, Ctx, User, ensure};
 use crate::client::{Event, Request, Upgrade, Ws, seconds};
+use crate::failure::Failure;
 use crate::json::matches;
 use crate::redis_server;
-use crate::report::{Failure, Sent};
+use crate::sent::Sent;
 
 /// How soon a socket on the same process must hear a typing frame while
 /// the bus is gone: local delivery never waits for Redis.
@@ -98,7 +99,7 @@ pub(super) async fn recovers(ctx: Ctx) -> Result<(), Failure> {
         .expect_close_allowing_error(4002, "Session expired", tick_limit)
         .await?;
 
-    let redis = redis_server::start_again(&ctx.env().dir, &redis).await?;
+    let redis = redis_server::start_again(ctx.env().dir(), &redis).await?;
     ctx.keep(redis.server);
     ctx.note("redis-server started again on the same port");
     let back = Instant::now();

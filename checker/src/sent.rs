@@ -1,21 +1,13 @@
 //! What a row sent, kept once for two readers: the `request:` line of its
-//! report and the command that redoes it by hand ([`super::by_hand`]).
+//! report and the command that redoes it by hand
+//! ([`crate::report::by_hand`]).
 //!
 //! A check states its request once, as the [`Request`] or socket it used;
 //! the description and the command are both derived from that, so they
 //! cannot disagree and no row writes its own command.
-//!
-//! The command cannot reuse the row's secrets: the sessions, tokens and
-//! tickets it names belong to a server that is gone by the time the student
-//! reads the report. So the checker remembers, for the run, whose each
-//! secret it was given ([`remember`]), and the command logs that user in
-//! again on the student's server instead. A secret it was never given (a
-//! made-up or empty one) is sent as it was: on any server it is unknown.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-
-use crate::client::{Request, Upgrade};
+use crate::client::request::Request;
+use crate::client::upgrade::Upgrade;
 
 /// A row's request: its description and, when it can be redone by hand,
 /// what redoes it.
@@ -125,42 +117,4 @@ impl From<Request> for Sent {
     fn from(request: Request) -> Self {
         Sent::from(&request)
     }
-}
-
-/// What kind of secret the server gave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credential {
-    Session,
-    Token,
-    Ticket,
-}
-
-/// Every secret a server gave the checker in this run, with its user.
-/// Secrets are random, so one map serves every row; it holds a few hundred
-/// short entries by the end of a run.
-static ISSUED: LazyLock<Mutex<HashMap<String, (Credential, &'static str)>>> =
-    LazyLock::new(Mutex::default);
-
-fn issued() -> std::sync::MutexGuard<'static, HashMap<String, (Credential, &'static str)>> {
-    ISSUED.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Remembers that the server gave `secret`, of `kind`, to `username`.
-pub fn remember(secret: &str, kind: Credential, username: &'static str) {
-    if !secret.is_empty() {
-        issued().insert(secret.to_owned(), (kind, username));
-    }
-}
-
-/// Remembers a secret issued to whoever `session` belongs to (a token or a
-/// ticket asked for with that session cookie).
-pub fn remember_for_session(secret: &str, kind: Credential, session: &str) {
-    if let Some((Credential::Session, username)) = owner(session) {
-        remember(secret, kind, username);
-    }
-}
-
-/// Whose `secret` is, and what kind it is; `None` for one the checker made up.
-pub fn owner(secret: &str) -> Option<(Credential, &'static str)> {
-    issued().get(secret).copied()
 }

@@ -93,7 +93,7 @@ impl Bus {
             setting: "REDIS_URL",
             problem,
         };
-        let shown = without_password(url);
+        let shown = crate::config::without_password(url);
         let client =
             redis::Client::open(url).map_err(|error| bad(format!("{shown:?}: {error}")))?;
         let connecting = async {
@@ -147,25 +147,6 @@ impl Bus {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
     }
-}
-
-/// `url` with the password of its user information replaced, for errors
-/// and logs: `redis://:secret@host:6379` shows as `redis://:[redacted]@host:6379`.
-/// User information without a `:` is taken as a password and replaced whole.
-pub fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((user_info, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = match user_info.split_once(':') {
-        Some((user, _)) => format!("{user}:[redacted]"),
-        None => "[redacted]".to_owned(),
-    };
-    format!("{scheme}://{user}@{host}{path}")
 }
 
 /// Starts the subscription loop and waits until its first subscription is
@@ -230,30 +211,4 @@ async fn forward(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn passwords_are_never_shown() {
-        let cases = [
-            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
-            (
-                "redis://:s3cret@127.0.0.1:6379",
-                "redis://:[redacted]@127.0.0.1:6379",
-            ),
-            (
-                "redis://board:s3cret@127.0.0.1:6379/0",
-                "redis://board:[redacted]@127.0.0.1:6379/0",
-            ),
-            ("rediss://s3cret@host", "rediss://[redacted]@host"),
-            ("redis://:p@ss@host:1", "redis://:[redacted]@host:1"),
-            ("not a url", "not a url"),
-        ];
-        for (url, shown) in cases {
-            assert_eq!(without_password(url), shown, "{url}");
-        }
-    }
 }

@@ -93,10 +93,7 @@ impl Config {
         {
             return Err(ConfigError {
                 setting: "REDIS_URL",
-                problem: format!(
-                    "{:?} is not a redis:// URL",
-                    crate::bus::without_password(url)
-                ),
+                problem: format!("{:?} is not a redis:// URL", without_password(url)),
             });
         }
         let allowed_origins = lookup("ALLOWED_ORIGINS")
@@ -157,6 +154,25 @@ fn parse_in_range(
 /// trailing `/`.
 pub fn normalize_origin(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// `url` with the password of its user information replaced, for errors
+/// and logs: `redis://:secret@host:6379` shows as `redis://:[redacted]@host:6379`.
+/// User information without a `:` is taken as a password and replaced whole.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = match user_info.split_once(':') {
+        Some((user, _)) => format!("{user}:[redacted]"),
+        None => "[redacted]".to_owned(),
+    };
+    format!("{scheme}://{user}@{host}{path}")
 }
 
 #[cfg(test)]
@@ -245,5 +261,26 @@ mod tests {
             config.allowed_origins,
             ["https://app.example", "http://other.test:8080"]
         );
+    }
+
+    #[test]
+    fn passwords_are_never_shown() {
+        let cases = [
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            (
+                "redis://:s3cret@127.0.0.1:6379",
+                "redis://:[redacted]@127.0.0.1:6379",
+            ),
+            (
+                "redis://board:s3cret@127.0.0.1:6379/0",
+                "redis://board:[redacted]@127.0.0.1:6379/0",
+            ),
+            ("rediss://s3cret@host", "rediss://[redacted]@host"),
+            ("redis://:p@ss@host:1", "redis://:[redacted]@host:1"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(without_password(url), shown, "{url}");
+        }
     }
 }

@@ -14,7 +14,6 @@ pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod connect;
-mod connect_socket;
 pub mod cookie;
 pub mod course;
 pub mod exit_status;

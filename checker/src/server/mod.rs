@@ -15,12 +15,14 @@
 //! `groups` keeps the registry of live process groups, `output` the
 //! captured output and what it reveals (a panic, a backtrace to omit).
 
+mod diagnosis;
 mod groups;
 pub mod memory;
 mod output;
 
 use groups::{UNREAPED, live_groups};
 pub use groups::{all_reaped, kill_all_live};
+pub use output::Stream;
 pub use output::parse_listening_line;
 use output::{OutputLog, collect, lock};
 
@@ -63,13 +65,6 @@ pub enum Program {
     Binary(PathBuf),
     /// `--server-cmd`: run through `sh -c` in the checker's own directory.
     Shell(String),
-}
-
-/// Which pipe a line of output came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
 }
 
 /// Why a server could not be brought up: one line, and the output to show.

@@ -1,19 +1,23 @@
 //! A server's captured output: both pipes read line by line into one log
 //! in arrival order, bounded, and what a report shows of it.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{Notify, oneshot};
-
-use super::{Server, Stream, describe_status};
 
 /// How many lines of server output a diagnosis shows.
 const SHOWN_OUTPUT_LINES: usize = 25;
 
 /// Lines kept per server; a runaway logger cannot exhaust memory.
 const KEPT_OUTPUT_LINES: usize = 20_000;
+
+/// Which pipe a line of output came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
 
 /// Everything a server printed, in arrival order.
 #[derive(Default)]
@@ -85,7 +89,7 @@ fn is_backtrace_line(line: &str) -> bool {
 /// a server logging every frame fills a report otherwise. Backtrace frames
 /// (printed when the caller has RUST_BACKTRACE set) are left out too: the
 /// panic line and the server's own logs say more in fewer lines.
-fn tail<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(super) fn tail<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut shown: Vec<String> = Vec::new();
     for line in lines {
         if is_backtrace_line(line) {
@@ -119,81 +123,6 @@ pub fn parse_listening_line(line: &str) -> Option<u16> {
         return None;
     }
     port.parse::<u16>().ok().filter(|&port| port != 0)
-}
-
-impl Server {
-    /// Every line printed so far on both streams, joined by newlines.
-    pub fn all_output(&self) -> String {
-        let log = lock(&self.output);
-        let mut text = String::new();
-        for (_, line) in &log.lines {
-            text.push_str(line);
-            text.push('\n');
-        }
-        text
-    }
-
-    /// The last stderr line that is not blank.
-    pub fn last_stderr_line(&self) -> Option<String> {
-        lock(&self.output)
-            .lines
-            .iter()
-            .rev()
-            .find(|(stream, line)| *stream == Stream::Stderr && !line.trim().is_empty())
-            .map(|(_, line)| line.clone())
-    }
-
-    /// The tail of the output, as shown under a diagnosis: see [`tail`].
-    pub fn output_tail(&self) -> Vec<String> {
-        tail(
-            lock(&self.output)
-                .lines
-                .iter()
-                .map(|(_, line)| line.as_str()),
-        )
-    }
-
-    /// The panic the output shows, if any: `: a todo!() stub was reached
-    /// (<panic line>)` or ` (<panic line>)`.
-    pub(super) fn panic_note(&self) -> Option<String> {
-        let output = self.all_output();
-        let mut lines = output.lines();
-        let panic_line = lines.find(|line| line.contains("panicked at"))?.trim();
-        // Since Rust 1.73 the panic message is on the line after the location.
-        let message = lines
-            .next()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with("note:"));
-        let todo = if output.contains("not yet implemented") {
-            ": a todo!() stub was reached"
-        } else {
-            ""
-        };
-        match message {
-            Some(message) if panic_line.ends_with(':') => {
-                Some(format!("{todo} ({panic_line} {message})"))
-            }
-            _ => Some(format!("{todo} ({panic_line})")),
-        }
-    }
-
-    /// Whether the server stopped or panicked on its own during a row: one
-    /// line saying so, or `None` when it looks healthy.
-    pub fn trouble(&self) -> Option<String> {
-        let exited = self
-            .exit_status()
-            .filter(|_| !self.signalled.load(Ordering::SeqCst));
-        let note = self.panic_note();
-        let summary = match (exited, &note) {
-            (Some(status), _) => format!(
-                "the server exited during the row ({})",
-                describe_status(status)
-            ),
-            (None, Some(_)) => "the server panicked during the row".to_owned(),
-            (None, None) => return None,
-        };
-        Some(summary + note.as_deref().unwrap_or_default())
-    }
 }
 
 #[cfg(test)]

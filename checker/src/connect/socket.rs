@@ -35,8 +35,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::stop::Stop;
 use crate::client::{Event, FRAME_LIMIT, REQUEST_LIMIT};
-use crate::connect::Stop;
 
 type Socket = WebSocketStream<TcpStream>;
 

@@ -19,19 +19,24 @@
 //! stdout; advice and errors go to stderr. Every request is printed, the
 //! password and the token included: they are the seed's public passwords
 //! and the student's own local server's tokens, and seeing them is the
-//! point. The socket itself is opened in `connect_socket.rs`.
+//! point. The socket itself is opened in [`socket`].
 //!
 //! Exit status: 0 once a socket was open, whatever closed it; 1 when the
 //! server refused (the login, a token, a ticket or the upgrade); 2 when no
 //! server answered at all; 130 after Ctrl-C.
 
+mod socket;
+mod stop;
+
 use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::checks::{ALICE, BOB, CAROL, User};
 use crate::client::{Request, Response};
-use crate::connect_socket::{self, Handshake};
 use crate::cookie::session_cookie;
+use crate::users::{ALICE, BOB, CAROL, User};
+
+use socket::Handshake;
+use stop::Stop;
 
 /// Connect to a running server and talk to it by hand.
 #[derive(Args, Debug)]
@@ -167,44 +172,16 @@ fn parse_path(path: &str) -> Result<String, String> {
     }
 }
 
-/// Why a session ended before its socket opened, and the exit status.
-pub(crate) struct Stop {
-    pub(crate) message: String,
-    pub(crate) code: u8,
-}
-
-impl Stop {
-    /// The server answered, and said no (exit status 1).
-    pub(crate) fn refused(message: impl Into<String>) -> Self {
-        Stop {
-            message: message.into(),
-            code: 1,
-        }
-    }
-
-    /// Nothing usable answered at 127.0.0.1:PORT (exit status 2).
-    pub(crate) fn unreachable(port: u16, got: &str) -> Self {
-        Stop {
-            message: format!(
-                "no server answered on 127.0.0.1:{port} ({got}). Start one first, \
-                 e.g. `PORT={port} cargo run -p exercises --bin exercise-05`, or pass \
-                 the port its `listening on` line names with --port"
-            ),
-            code: 2,
-        }
-    }
-}
-
 /// `checker connect`: log in if needed, open the socket, talk until either
 /// side closes it. Returns the exit status.
 pub async fn run(args: &ConnectArgs) -> u8 {
     let opened = async {
         let handshake = prepare(args).await?;
-        let socket = connect_socket::open(args.port, &handshake).await?;
+        let socket = socket::open(args.port, &handshake).await?;
         Ok::<_, Stop>((socket, handshake))
     };
     match opened.await {
-        Ok((socket, handshake)) => connect_socket::converse(socket, handshake.first_frame()).await,
+        Ok((socket, handshake)) => socket::converse(socket, handshake.first_frame()).await,
         Err(stop) => {
             eprintln!("error: {}", stop.message);
             stop.code

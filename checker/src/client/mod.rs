@@ -7,8 +7,11 @@
 //! the whole exchange. Every wait is bounded: a request or an upgrade gets
 //! [`REQUEST_LIMIT`], a frame [`FRAME_LIMIT`] unless a row says otherwise.
 //!
-//! `http` holds the HTTP client, `ws` the WebSocket client and its event
-//! model, `expect` what a row expects of a socket's next frames.
+//! What a row sends is plain data ([`request`], [`upgrade`]) that the
+//! report reads too; `http` sends a request, `ws` holds the WebSocket
+//! client and its event model, `expect` what a row expects of a socket's
+//! next frames, [`limits`] the bounds every wait shares and [`words`] how
+//! the client words what it saw.
 
 mod expect;
 mod http;

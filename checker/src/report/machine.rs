@@ -2,8 +2,9 @@
 //! of the text report) and `--junit PATH` (JUnit XML, which CI services and
 //! GitHub Classroom's autograding show as test results).
 //!
-//! Both are built from the same record of the run, kept as each exercise is
-//! graded, so they cannot disagree with each other or with the exit status.
+//! Both are made from the run's reports ([`crate::graded`]) once it is
+//! over, the same values the exit status is counted from, so they cannot
+//! disagree with each other or with it.
 //! A failed row carries the lines the text report shows for it, so a
 //! student reading a CI page sees what a terminal would have shown.
 

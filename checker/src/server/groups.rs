@@ -1,6 +1,14 @@
 //! The registry of live process groups: every server the checker started
 //! and has not stopped yet, so that Ctrl-C and every exit path can kill
 //! them, and a count of servers not yet reaped.
+//!
+//! This is the checker's one piece of global state, on purpose: a server
+//! must die with the checker however the checker ends (a finished run, an
+//! error, a Ctrl-C that drops whatever was running), and the code that
+//! runs then (`cli::main` after the runtime's work, whichever way that
+//! ended) holds no value of the run to ask. Every spawn registers its
+//! group here and every stop removes it, so the cleanup needs nothing
+//! passed to it.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, MutexGuard};

@@ -21,7 +21,7 @@ mod output;
 use output::{CargoOutput, LIVE_AFTER, colour_wanted};
 
 /// The workspace this checker belongs to; builds run there.
-pub fn workspace_root() -> &'static Path {
+pub(crate) fn workspace_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
@@ -62,7 +62,7 @@ impl Flavour {
 }
 
 /// Builds one binary and returns its path, or a one-line explanation.
-pub async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
+pub(crate) async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
     build_all(flavour, &[exercise])
         .await
         .pop()
@@ -76,13 +76,19 @@ pub async fn build(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, Str
 /// compiles what is not in parallel. `--keep-going` builds every binary that
 /// compiles, so a half-written exercise 3 does not stop exercises 1 and 2
 /// from being graded; its errors are the only ones the student sees.
-pub async fn build_all(flavour: Flavour, exercises: &[&Exercise]) -> Vec<Result<PathBuf, String>> {
+pub(crate) async fn build_all(
+    flavour: Flavour,
+    exercises: &[&Exercise],
+) -> Vec<Result<PathBuf, String>> {
     build_with(flavour, exercises, &[]).await
 }
 
 /// Builds one binary with `--release`, for `checker bench`: what a server
 /// costs is only worth measuring optimised.
-pub async fn build_release(flavour: Flavour, exercise: &Exercise) -> Result<PathBuf, String> {
+pub(crate) async fn build_release(
+    flavour: Flavour,
+    exercise: &Exercise,
+) -> Result<PathBuf, String> {
     build_with(flavour, &[exercise], &["--release"])
         .await
         .pop()
@@ -125,7 +131,7 @@ async fn build_with(
 /// Builds one binary of any package of the workspace (an attack lab's
 /// client, the broken server) and returns its path, or a one-line
 /// explanation naming `source`, the file to fix.
-pub async fn build_bin(package: &str, bin: &str, source: &str) -> Result<PathBuf, String> {
+pub(crate) async fn build_bin(package: &str, bin: &str, source: &str) -> Result<PathBuf, String> {
     build_bins(package, &[bin.to_owned()], &[])
         .await?
         .pop()

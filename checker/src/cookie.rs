@@ -7,7 +7,7 @@
 
 /// One `Set-Cookie` header, taken apart.
 #[derive(Debug, PartialEq, Eq)]
-pub struct SetCookie {
+pub(crate) struct SetCookie {
     pub name: String,
     pub value: String,
     /// Attribute names in lower case, with their values as written.
@@ -15,7 +15,7 @@ pub struct SetCookie {
 }
 
 impl SetCookie {
-    pub fn parse(header: &str) -> Option<SetCookie> {
+    pub(crate) fn parse(header: &str) -> Option<SetCookie> {
         let mut parts = header.split(';');
         let (name, value) = parts.next()?.split_once('=')?;
         let name = name.trim();
@@ -41,12 +41,12 @@ impl SetCookie {
     }
 
     /// Whether the attribute is present (`HttpOnly`, `Path=/`, ...).
-    pub fn has(&self, attribute: &str) -> bool {
+    pub(crate) fn has(&self, attribute: &str) -> bool {
         self.attribute(attribute).is_some()
     }
 
     /// The attribute's value: `Some(None)` for a flag such as `HttpOnly`.
-    pub fn attribute(&self, attribute: &str) -> Option<Option<&str>> {
+    pub(crate) fn attribute(&self, attribute: &str) -> Option<Option<&str>> {
         self.attributes
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(attribute))
@@ -55,7 +55,7 @@ impl SetCookie {
 }
 
 /// The `session` cookie among a response's `Set-Cookie` headers.
-pub fn session_cookie<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<SetCookie> {
+pub(crate) fn session_cookie<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<SetCookie> {
     headers
         .into_iter()
         .filter_map(SetCookie::parse)

@@ -4,7 +4,7 @@
 //! [`INTERRUPTED`] after Ctrl-C.
 
 /// A usage error, or a checker that could not run at all.
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 
 /// Stopped by Ctrl-C or SIGTERM.
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;

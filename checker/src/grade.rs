@@ -31,7 +31,7 @@ use crate::{progress, runner};
 
 /// What to grade, and how to report it (the default command).
 #[derive(Args, Debug)]
-pub struct GradeArgs {
+pub(crate) struct GradeArgs {
     /// Grade exercise N: its own rows and every earlier exercise's.
     ///
     /// Example: `cargo run -p checker -- 3`.
@@ -123,7 +123,7 @@ struct DefaultRun {
 impl GradeArgs {
     /// What `cargo run -p checker` with nothing after it grades: the
     /// exercises in order, from the first that is not finished.
-    pub fn default_run() -> GradeArgs {
+    pub(crate) fn default_run() -> GradeArgs {
         DefaultRun::parse_from(["checker"]).grade
     }
 
@@ -139,7 +139,7 @@ impl GradeArgs {
 /// Grades what `args` asks for, prints the text report as it goes (or the
 /// JSON document at the end), writes the JUnit file if asked, and records
 /// the student's progress. Returns the exit status.
-pub async fn run(args: &GradeArgs) -> u8 {
+pub(crate) async fn run(args: &GradeArgs) -> u8 {
     if let Err(message) = plan::check_ids(&args.rows) {
         eprintln!("error: {message}");
         return USAGE;
@@ -246,7 +246,7 @@ fn stub(flavour: Flavour, exercise: &Exercise) -> Option<(u8, String)> {
 
 /// Grades rows on one program, calling `each` with every result in table
 /// order as soon as it (and every row before it) is done.
-pub async fn grade(
+pub(crate) async fn grade(
     env: Arc<RunEnv>,
     rows: Vec<&'static Row>,
     mut each: impl FnMut(&RowResult),

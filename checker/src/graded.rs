@@ -40,7 +40,7 @@ impl RowResult {
 }
 
 /// What became of one exercise.
-pub enum Graded {
+pub(crate) enum Graded {
     /// Its rows ran: every result, in table order.
     Rows(Vec<RowResult>),
     /// It did not build; cargo's message.
@@ -51,7 +51,7 @@ pub enum Graded {
 
 /// One exercise (or one attack lab) graded: which program, and what came
 /// of its rows.
-pub struct ExerciseReport {
+pub(crate) struct ExerciseReport {
     pub exercise: &'static Exercise,
     /// How many rows were (or, not built, would have been) graded.
     pub row_count: usize,
@@ -78,7 +78,7 @@ pub struct ExerciseReport {
 impl ExerciseReport {
     /// The results of the rows that ran (none when it did not build or
     /// was skipped).
-    pub fn results(&self) -> &[RowResult] {
+    pub(crate) fn results(&self) -> &[RowResult] {
         match &self.graded {
             Graded::Rows(results) => results,
             _ => &[],
@@ -86,7 +86,7 @@ impl ExerciseReport {
     }
 
     /// The first row that failed, by id.
-    pub fn first_failure(&self) -> Option<&'static str> {
+    pub(crate) fn first_failure(&self) -> Option<&'static str> {
         self.results()
             .iter()
             .find(|result| result.outcome.is_err())
@@ -94,7 +94,7 @@ impl ExerciseReport {
     }
 
     /// Whether a row failed or the program did not build.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         match &self.graded {
             Graded::DidNotCompile(_) => true,
             Graded::PassedBefore => false,
@@ -104,7 +104,7 @@ impl ExerciseReport {
 
     /// Passed and failed rows, counted as the closing line counts them: a
     /// skipped exercise's rows passed, an unbuilt one's failed.
-    pub fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         match &self.graded {
             Graded::DidNotCompile(_) => Totals {
                 passed: 0,
@@ -127,14 +127,14 @@ impl ExerciseReport {
 
 /// Counts over a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub passed: usize,
     pub failed: usize,
 }
 
 impl Totals {
     /// The counts of every report.
-    pub fn of(reports: &[ExerciseReport]) -> Totals {
+    pub(crate) fn of(reports: &[ExerciseReport]) -> Totals {
         reports.iter().fold(Totals::default(), |sum, report| {
             let add = report.totals();
             Totals {
@@ -145,7 +145,7 @@ impl Totals {
     }
 
     /// The exit status: 1 when a row failed.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         u8::from(self.failed > 0)
     }
 }

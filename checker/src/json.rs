@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// Whether `got` has everything `expected` asks for.
-pub fn matches(expected: &Value, got: &Value) -> bool {
+pub(crate) fn matches(expected: &Value, got: &Value) -> bool {
     match (expected, got) {
         (Value::Object(expected), Value::Object(got)) => expected
             .iter()

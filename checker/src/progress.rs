@@ -29,11 +29,11 @@ use crate::graded::{ExerciseReport, Graded};
 use crate::plan;
 
 /// The file, at the workspace root.
-pub const FILE: &str = ".checker-progress";
+pub(crate) const FILE: &str = ".checker-progress";
 
 /// What the last grading of an exercise found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Passed,
     /// The first failing row, by id.
     FailingAt(String),
@@ -82,7 +82,7 @@ fn entries(text: &str) -> BTreeMap<String, Entry> {
 
 /// Reads the statuses: exercise directory → status. Lines it cannot read
 /// are skipped (an older or newer checker may have written them).
-pub fn read_from(text: &str) -> BTreeMap<String, Status> {
+pub(crate) fn read_from(text: &str) -> BTreeMap<String, Status> {
     entries(text)
         .into_iter()
         .map(|(dir, entry)| (dir, entry.status))
@@ -90,13 +90,13 @@ pub fn read_from(text: &str) -> BTreeMap<String, Status> {
 }
 
 /// The statuses as last recorded.
-pub fn read() -> BTreeMap<String, Status> {
+pub(crate) fn read() -> BTreeMap<String, Status> {
     read_from(&std::fs::read_to_string(path()).unwrap_or_default())
 }
 
 /// Whether `binary`, exactly as it is now, passed every row of
 /// `exercise` with this checker.
-pub fn passed_before(exercise: &Exercise, binary: &Path) -> bool {
+pub(crate) fn passed_before(exercise: &Exercise, binary: &Path) -> bool {
     let text = std::fs::read_to_string(path()).unwrap_or_default();
     let recorded = entries(&text);
     match (recorded.get(&exercise.dir()), build(binary)) {
@@ -110,7 +110,7 @@ pub fn passed_before(exercise: &Exercise, binary: &Path) -> bool {
 /// that passed. Solutions and `--server-cmd` programs are not the
 /// student's progress and are left out. A failure to write only loses
 /// what `list` shows and costs a regrade, so it is not reported.
-pub fn record(reports: &[ExerciseReport]) {
+pub(crate) fn record(reports: &[ExerciseReport]) {
     let mut all = entries(&std::fs::read_to_string(path()).unwrap_or_default());
     for report in reports.iter().filter(|report| report.students_own) {
         let entry = match (&report.graded, report.first_failure()) {
@@ -158,7 +158,7 @@ fn describe(status: Option<&Status>) -> String {
 
 /// The lines of `list`: every exercise with its status, chapter and stub.
 /// (The status goes last: its length varies the most.)
-pub fn list_lines(file: &str) -> Vec<String> {
+pub(crate) fn list_lines(file: &str) -> Vec<String> {
     let statuses = read_from(file);
     EXERCISES
         .iter()
@@ -176,7 +176,7 @@ pub fn list_lines(file: &str) -> Vec<String> {
 }
 
 /// The lines of `list` for the progress as recorded.
-pub fn recorded_list_lines() -> Vec<String> {
+pub(crate) fn recorded_list_lines() -> Vec<String> {
     list_lines(&std::fs::read_to_string(path()).unwrap_or_default())
 }
 

@@ -23,7 +23,7 @@ const READY: &str = "Ready to accept connections";
 const START_LIMIT: Duration = Duration::from_secs(5);
 
 /// A running Redis.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     pub server: Server,
     /// `redis://:PASSWORD@127.0.0.1:PORT`.
     pub url: String,
@@ -40,7 +40,7 @@ fn find() -> Option<PathBuf> {
 }
 
 /// A port no one listens on right now.
-pub fn free_port() -> Result<u16, Failure> {
+pub(crate) fn free_port() -> Result<u16, Failure> {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -54,14 +54,14 @@ pub fn free_port() -> Result<u16, Failure> {
 }
 
 /// Starts a Redis for one row.
-pub async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
+pub(crate) async fn start(scratch: &std::path::Path) -> Result<RedisServer, Failure> {
     start_on(scratch, free_port()?, crate::users::unknown_secret()).await
 }
 
 /// Starts `stopped` again, on its port and with its password, as an
 /// operator brings a Redis back after an outage. It starts empty: the
 /// rows' Redis keeps nothing on disk.
-pub async fn start_again(
+pub(crate) async fn start_again(
     scratch: &std::path::Path,
     stopped: &RedisServer,
 ) -> Result<RedisServer, Failure> {

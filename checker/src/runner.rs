@@ -25,7 +25,7 @@ const ROW_LIMIT: Duration = Duration::from_secs(30);
 /// Starts one server to see whether the program starts at all, so that a
 /// server that never prints its listening line is reported once, not once
 /// per row. Returns the failure to report.
-pub async fn preflight(env: &RunEnv) -> Result<(), Failure> {
+pub(crate) async fn preflight(env: &RunEnv) -> Result<(), Failure> {
     match start(&env.launch(&env.fresh_database(), &[])).await {
         Ok(server) => {
             server.discard().await;
@@ -38,7 +38,7 @@ pub async fn preflight(env: &RunEnv) -> Result<(), Failure> {
 
 /// Reports every row as failed because the server does not start: the first
 /// with the diagnosis, the others pointing at it.
-pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
+pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
     let mut failure = Some(failure);
     rows.iter()
         .map(|&row| {
@@ -62,7 +62,11 @@ pub fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowResult> {
 /// rows after it wait for no reason; this way such a row holds up only its
 /// own slot. A spawned task also turns a bug in a check (a panic) into a
 /// failed row instead of ending the checker.
-pub async fn run_rows(env: Arc<RunEnv>, rows: Vec<&'static Row>, mut each: impl FnMut(RowResult)) {
+pub(crate) async fn run_rows(
+    env: Arc<RunEnv>,
+    rows: Vec<&'static Row>,
+    mut each: impl FnMut(RowResult),
+) {
     let tasks: Vec<_> = rows
         .into_iter()
         .map(|row| (row, tokio::spawn(run_row(env.clone(), row))))

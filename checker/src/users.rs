@@ -12,20 +12,20 @@ pub struct User {
     pub password: &'static str,
 }
 
-pub static ALICE: User = User {
+pub(crate) static ALICE: User = User {
     id: "user-alice",
     name: "Alice",
     username: "alice",
     password: "alice-password",
 };
-pub static BOB: User = User {
+pub(crate) static BOB: User = User {
     id: "user-bob",
     name: "Bob",
     username: "bob",
     password: "bob-password",
 };
 /// Not in board-1: the outsider of the rooms rows.
-pub static CAROL: User = User {
+pub(crate) static CAROL: User = User {
     id: "user-carol",
     name: "Carol",
     username: "carol",
@@ -45,17 +45,17 @@ impl User {
 
 /// Alice or Bob, at random: both are members of board-1, and a server that
 /// only works for one of them fails sooner or later.
-pub fn member() -> &'static User {
+pub(crate) fn member() -> &'static User {
     if rand::random_bool(0.5) { &ALICE } else { &BOB }
 }
 
 /// The other one of Alice and Bob.
-pub fn other_member(user: &User) -> &'static User {
+pub(crate) fn other_member(user: &User) -> &'static User {
     if user.id == ALICE.id { &BOB } else { &ALICE }
 }
 
 /// A random string that no server has issued, for unknown sessions and tokens.
-pub fn unknown_secret() -> String {
+pub(crate) fn unknown_secret() -> String {
     rand::random::<[u8; 16]>()
         .iter()
         .map(|b| format!("{b:02x}"))

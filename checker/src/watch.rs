@@ -50,7 +50,7 @@ const WATCHED: &str = "exercises";
 
 /// Grade again on every save.
 #[derive(Args, Debug)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// Also print the frames exchanged by passing rows, and every row of
     /// exercises that pass.
     ///
@@ -61,7 +61,7 @@ pub struct WatchArgs {
 
 /// `checker watch`: runs until Ctrl-C, or returns the exit status of a
 /// watcher that could not start or stopped.
-pub async fn run(args: &WatchArgs) -> u8 {
+pub(crate) async fn run(args: &WatchArgs) -> u8 {
     let root = cargo::workspace_root();
     let watched = root.join(WATCHED);
     let (sender, mut changes) = unbounded_channel();

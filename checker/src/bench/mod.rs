@@ -69,7 +69,7 @@ const DEFAULT_TYPISTS: u32 = 8;
 
 /// Measure a server under many authenticated sockets.
 #[derive(Args, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Which exercise's server to measure (default: the last one).
     /// Example: `cargo run --release -p checker -- bench 9`.
     #[arg(value_name = "N", value_parser = course::parse_number, conflicts_with = "server_cmd")]
@@ -110,14 +110,14 @@ pub struct BenchArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
 
 /// Runs the bench and prints its figures; the exit status (0, 1 when the
 /// server did not stand up to the load, 2 when the bench could not run).
-pub async fn run(args: &BenchArgs) -> u8 {
+pub(crate) async fn run(args: &BenchArgs) -> u8 {
     let sockets = args.sockets as usize;
     if let Err(message) = meter::raise_open_files(sockets) {
         eprintln!("error: {message}");

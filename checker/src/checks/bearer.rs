@@ -13,7 +13,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "bearer.ok",
         exercise: 8,
@@ -46,7 +46,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn ok(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     // The other member's cookie rides along: the header decides.
@@ -64,7 +64,7 @@ pub async fn ok(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     // The session cookie rides along: a bad bearer header never falls back
@@ -93,7 +93,7 @@ pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn basic_ignored(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn basic_ignored(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     for authorization in BROWSER_AUTHORIZATION {

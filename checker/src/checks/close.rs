@@ -7,7 +7,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "close.normal",
         exercise: 6,
@@ -33,7 +33,7 @@ pub static ROWS: &[Row] = &[
 /// The largest message a server must accept (64 KiB).
 const LARGEST_MESSAGE: usize = 65_536;
 
-pub async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_close(1000).await?;
     ws.expect_close_code(1000).await?;
@@ -42,7 +42,7 @@ pub async fn normal_close(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn too_big(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn too_big(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_text(&"x".repeat(LARGEST_MESSAGE)).await?;
     ws.expect_json(&json!({"error": "Invalid JSON"})).await?;

@@ -19,7 +19,7 @@ use crate::rows::{FRESH, Row, check};
 use crate::sent::Sent;
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
+pub(crate) static ROWS: &[Row] = &[Row {
     id: "db.locked",
     exercise: 11,
     retired_after: None,
@@ -60,7 +60,7 @@ impl Drop for Lock {
     }
 }
 
-pub async fn locked(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn locked(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(&ALICE).await?;
     let database = ctx.database().to_owned();
     let locking = format!(

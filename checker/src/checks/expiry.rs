@@ -14,7 +14,7 @@ use crate::rows::{FRESH, Row, Setup, check};
 pub(super) const SHORT_TTL_SETTING: (&str, &str) = ("SESSION_TTL_SECS", "1");
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "expiry.at-connect",
         exercise: 6,
@@ -57,14 +57,14 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expired_at_connect(ctx: Ctx) -> Result<(), Failure> {
     expired_ago(ctx, 60).await
 }
 
 /// The contract keeps an expired session answered 4002 for at least an hour
 /// after its expiry: 59 minutes is inside that hour, well past any "a
 /// moment ago" a shorter purge would still keep.
-pub async fn expired_hour_ago(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expired_hour_ago(ctx: Ctx) -> Result<(), Failure> {
     expired_ago(ctx, 59 * 60).await
 }
 
@@ -129,7 +129,7 @@ pub(super) async fn closed_at_expiry(ctx: &Ctx, ws: &mut Ws, user: &User) -> Res
 }
 
 /// The row's server runs with `SESSION_TTL_SECS=1`.
-pub async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expired_while_connected(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = short_login(&ctx, user).await?;
     let token = ctx.issue_token(&session).await?;
@@ -192,7 +192,7 @@ async fn login_expires_at(
 }
 
 /// The default TTL, then a TTL set by the environment.
-pub async fn expires_at(mut ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expires_at(mut ctx: Ctx) -> Result<(), Failure> {
     login_expires_at(&mut ctx, &[], 86_400).await?;
     login_expires_at(&mut ctx, &[("SESSION_TTL_SECS", "7200")], 7_200).await
 }

@@ -16,7 +16,7 @@ const AUTH_TIMEOUT_SETTING: (&str, &str) = ("AUTH_TIMEOUT_MS", "300");
 const AUTH_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "first-message.auth",
         exercise: 5,
@@ -103,7 +103,7 @@ fn auth(token: &str) -> serde_json::Value {
     json!({"type": "auth", "token": token})
 }
 
-pub async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;
@@ -111,7 +111,7 @@ pub async fn auth_frame(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_json(&user.authenticated()).await.map(|_| ())
 }
 
-pub async fn in_order(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn in_order(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;
@@ -125,7 +125,7 @@ pub async fn in_order(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
     // A member already in board-1 would hear of a join that was acted on.
     let bystander = member();
     let token = ctx.token_for(bystander).await?;
@@ -147,7 +147,7 @@ pub async fn not_auth(ctx: Ctx) -> Result<(), Failure> {
     watcher.probe().await
 }
 
-pub async fn not_json(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn not_json(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.send_text("hello").await?;
     ws.expect_close_allowing_error(4001, "Unauthorized", FRAME_LIMIT)
@@ -155,7 +155,7 @@ pub async fn not_json(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.send_json(&auth(&unknown_secret())).await?;
     ws.expect_close_allowing_error(4001, "Invalid token", FRAME_LIMIT)
@@ -164,7 +164,7 @@ pub async fn wrong_token(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// The row's server runs with `AUTH_TIMEOUT_MS=300`.
-pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn timeout(ctx: Ctx) -> Result<(), Failure> {
     let auth_timeout = AUTH_TIMEOUT;
     // The server's clock starts when it accepts the upgrade, a little before
     // the checker sees the handshake finish.
@@ -187,7 +187,7 @@ pub async fn timeout(ctx: Ctx) -> Result<(), Failure> {
     )
 }
 
-pub async fn binary(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn binary(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.send_binary(b"auth").await?;
     ws.expect_close_allowing_error(4001, "Unauthorized", FRAME_LIMIT)
@@ -197,7 +197,7 @@ pub async fn binary(ctx: Ctx) -> Result<(), Failure> {
 
 /// The row's server runs with `AUTH_TIMEOUT_MS=300`: the socket
 /// authenticates at once and must still be open well after that.
-pub async fn timeout_cancelled(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn timeout_cancelled(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let mut ws = ctx.socket(user.username, Upgrade::bare()).await?;

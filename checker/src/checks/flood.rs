@@ -20,7 +20,7 @@ use crate::rows::{Row, Setup, check};
 use crate::server::memory::peak_rss_kib;
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "flood.bounded",
         exercise: 11,
@@ -99,7 +99,7 @@ fn tally(answers: &[(Result<Response, Failure>, Duration)]) -> String {
         .join("; ")
 }
 
-pub async fn bounded(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bounded(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     let port = ctx.port();
     let pgid = ctx.server().pgid();
@@ -165,7 +165,7 @@ pub async fn bounded(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// With one place and fifty logins at once, most must wait over a second.
-pub async fn busy(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn busy(ctx: Ctx) -> Result<(), Failure> {
     let port = ctx.port();
     let count = 50;
     let sent = format!(

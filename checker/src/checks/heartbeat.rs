@@ -23,7 +23,7 @@ const INTERVAL: Duration = Duration::from_millis(200);
 const SLACK: Duration = Duration::from_millis(100);
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "heartbeat.pings",
         exercise: 9,
@@ -71,7 +71,7 @@ const MESSAGE_EVERY: Duration = Duration::from_millis(100);
 /// And this many: five intervals of messages, and no pong.
 const MESSAGES: usize = 10;
 
-pub async fn pings(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn pings(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     let mut last = Instant::now();
     for number in 1..=3 {
@@ -129,7 +129,7 @@ async fn listener_and_silent(ctx: &Ctx) -> Result<(Ws, &'static User, Ws, Instan
     Ok((listener, silent, silent_ws, last_frame))
 }
 
-pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
     // The silent socket's last frame was its join: from then on its client
     // reads nothing, so it answers no ping.
     let (mut listener, silent, silent_ws, last_frame) = listener_and_silent(&ctx).await?;
@@ -161,7 +161,7 @@ pub async fn silent_dropped(ctx: Ctx) -> Result<(), Failure> {
     }
 }
 
-pub async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     // Reading answers the pings; nothing else should arrive for a while.
     let watch = INTERVAL * 5;
@@ -177,7 +177,7 @@ pub async fn answering_kept(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub async fn messages_kept(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn messages_kept(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     // Not read while it sends, so the pings go unanswered: only the
     // messages say that the client is there.

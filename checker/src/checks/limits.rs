@@ -25,7 +25,7 @@ const SLOT_RETURN_LIMIT: Duration = Duration::from_secs(1);
 const SLOT_RETRY: Duration = Duration::from_millis(50);
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "limits.sockets-per-user",
         exercise: 9,
@@ -88,7 +88,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn sockets_per_user(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn sockets_per_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let mut open = Vec::new();
@@ -138,7 +138,7 @@ pub async fn sockets_per_user(ctx: Ctx) -> Result<(), Failure> {
     }
 }
 
-pub async fn message_rate(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn message_rate(ctx: Ctx) -> Result<(), Failure> {
     // A new socket's bucket starts full: RATE messages sent at once are all
     // acted on, and one more is not.
     let mut ws = ctx.cookie_socket(member()).await?;
@@ -156,7 +156,7 @@ pub async fn message_rate(ctx: Ctx) -> Result<(), Failure> {
 
 /// A cookie socket and a token socket of one user fill its two places: a
 /// third socket is one too many, whichever credential each came with.
-pub async fn sockets_across_sessions(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn sockets_across_sessions(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;
@@ -183,7 +183,7 @@ pub async fn sockets_across_sessions(ctx: Ctx) -> Result<(), Failure> {
 /// Two sockets of one user each send one more than a full bucket's worth
 /// at once: each is answered as usual until its own bucket is empty, never
 /// sooner, as it would be if one drew on the other's.
-pub async fn rate_per_socket(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn rate_per_socket(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let mut sockets = Vec::new();
@@ -224,7 +224,7 @@ pub async fn rate_per_socket(ctx: Ctx) -> Result<(), Failure> {
 
 /// A full bucket's worth of frames that do not parse (binary, text that is
 /// not JSON) empties it as well as any other message would.
-pub async fn rate_every_frame(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn rate_every_frame(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     for number in 0..RATE {
         if number % 2 == 0 {
@@ -243,7 +243,7 @@ pub async fn rate_every_frame(ctx: Ctx) -> Result<(), Failure> {
 
 /// A join that finds the bucket empty is answered Rate limited, and the
 /// board is not joined: nothing follows the answer.
-pub async fn limited_not_acted_on(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn limited_not_acted_on(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     for _ in 0..RATE {
         ws.send_json(&probe()).await?;

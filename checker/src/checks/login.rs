@@ -9,7 +9,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "login.ok",
         exercise: 1,
@@ -62,7 +62,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
     ctx.login(member()).await.map(|_| ())
 }
 
@@ -70,7 +70,7 @@ pub async fn login_ok(ctx: Ctx) -> Result<(), Failure> {
 /// encoding of that (base64 without padding).
 const SHORTEST_SESSION_ID: usize = 22;
 
-pub async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let request = Request::post("/api/login")
         .json(&json!({"username": user.username, "password": user.password}));
@@ -99,7 +99,7 @@ pub async fn login_cookie(ctx: Ctx) -> Result<(), Failure> {
     )
 }
 
-pub async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let first = ctx.login(user).await?;
     let second = ctx.login(user).await?;
@@ -128,7 +128,7 @@ pub async fn random_ids(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let attempts = [
         (user.username, "wrong-password"),
@@ -144,7 +144,7 @@ pub async fn wrong_credentials(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn malformed_login(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let json_body = |body: &str| {
         Request::post("/api/login")

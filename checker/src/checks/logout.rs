@@ -9,7 +9,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "logout.ok",
         exercise: 6,
@@ -32,7 +32,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let logout = Request::post("/api/logout").cookie(&session);
@@ -55,7 +55,7 @@ pub async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let ended = ctx.login(user).await?;
     let kept = ctx.login(user).await?;

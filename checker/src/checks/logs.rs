@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "logs.token-redacted",
         exercise: 4,
@@ -44,7 +44,7 @@ pub static ROWS: &[Row] = &[
 /// How long the request log may lag behind the requests it logs.
 const LOG_LIMIT: Duration = Duration::from_secs(1);
 
-pub async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     ctx.authenticated(user.username, Upgrade::token(&token), user)
@@ -73,7 +73,7 @@ pub async fn token_redacted(ctx: Ctx) -> Result<(), Failure> {
     )
 }
 
-pub async fn refused_token(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn refused_token(ctx: Ctx) -> Result<(), Failure> {
     let bad = unknown_secret();
     let mut ws = ctx.socket("bad-token", Upgrade::token(&bad)).await?;
     ws.expect_rejection("Invalid token", 4001, "Invalid token")
@@ -107,7 +107,7 @@ async fn logged_before(ctx: &Ctx) -> String {
     server.all_output()
 }
 
-pub async fn ticket_redacted(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn ticket_redacted(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let ticket = super::tickets::mint(&ctx, &session).await?;

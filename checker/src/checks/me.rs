@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "me.ok",
         exercise: 1,
@@ -31,7 +31,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let request = Request::get("/api/me").cookie(&session);
@@ -39,7 +39,7 @@ pub async fn me_ok(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn me_unauthorized(ctx: Ctx) -> Result<(), Failure> {
     let unauthorized = json!({"error": "Unauthorized"});
     expect_response(&ctx, Request::get("/api/me"), 401, &unauthorized).await?;
     let unknown = Request::get("/api/me").cookie(&unknown_secret());

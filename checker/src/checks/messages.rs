@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "messages.invalid-json",
         exercise: 3,
@@ -41,7 +41,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     ws.send_text("{\"type\": \"join\", ").await?;
     ws.expect_json(&error("Invalid JSON")).await?;
@@ -52,7 +52,7 @@ pub async fn invalid_json(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     let messages = [
         json!({"type": "join"}),
@@ -66,7 +66,7 @@ pub async fn invalid_message(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub async fn unknown_type(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn unknown_type(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     for message in [message("dance", BOARD_1), json!({"boardId": BOARD_1})] {
         ws.send_json(&message).await?;

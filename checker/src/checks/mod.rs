@@ -7,34 +7,34 @@
 //! authenticated socket). Each helper fails with the evidence a report needs,
 //! so a check reads as the list of steps the contract (the book's appendix) describes.
 
-pub mod ctx;
+pub(crate) mod ctx;
 
-pub mod bearer;
-pub mod close;
-pub mod cluster;
-pub mod db;
-pub mod expiry;
-pub mod first_message;
-pub mod flood;
-pub mod heartbeat;
-pub mod limits;
-pub mod login;
-pub mod logout;
-pub mod logs;
-pub mod me;
-pub mod messages;
-pub mod origin;
-pub mod page;
-pub mod protocol;
-pub mod recheck;
-pub mod requests;
-pub mod rooms;
-pub mod server;
-pub mod shutdown;
-pub mod tickets;
-pub mod tokens;
-pub mod upgrade;
-pub mod ws;
+pub(crate) mod bearer;
+pub(crate) mod close;
+pub(crate) mod cluster;
+pub(crate) mod db;
+pub(crate) mod expiry;
+pub(crate) mod first_message;
+pub(crate) mod flood;
+pub(crate) mod heartbeat;
+pub(crate) mod limits;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod logs;
+pub(crate) mod me;
+pub(crate) mod messages;
+pub(crate) mod origin;
+pub(crate) mod page;
+pub(crate) mod protocol;
+pub(crate) mod recheck;
+pub(crate) mod requests;
+pub(crate) mod rooms;
+pub(crate) mod server;
+pub(crate) mod shutdown;
+pub(crate) mod tickets;
+pub(crate) mod tokens;
+pub(crate) mod upgrade;
+pub(crate) mod ws;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,15 +44,15 @@ use crate::client::{Request, Response};
 use crate::failure::Failure;
 use crate::sent::Sent;
 
-pub use crate::users::{ALICE, BOB, CAROL, User, member, other_member, unknown_secret};
-pub use ctx::Ctx;
+pub(crate) use crate::users::{ALICE, BOB, CAROL, User, member, other_member, unknown_secret};
+pub(crate) use ctx::Ctx;
 
 /// The contract gives a server 1 s to close the sockets of an ended
 /// session; the rest is the checker's own scheduling slack.
-pub const CLOSE_LIMIT: Duration = Duration::from_millis(1_200);
+pub(crate) const CLOSE_LIMIT: Duration = Duration::from_millis(1_200);
 
 /// Seconds since the epoch, as the contract's `expires_at`.
-pub fn unix_now() -> f64 {
+pub(crate) fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -60,7 +60,7 @@ pub fn unix_now() -> f64 {
 }
 
 /// Fails unless `condition` holds; for the checks that compare by hand.
-pub fn ensure(
+pub(crate) fn ensure(
     condition: bool,
     request: impl Into<Sent>,
     expected: impl Into<String>,
@@ -74,7 +74,7 @@ pub fn ensure(
 }
 
 /// Sends `request` and expects `status` with a body matching `body`.
-pub async fn expect_response(
+pub(crate) async fn expect_response(
     ctx: &Ctx,
     request: Request,
     status: u16,

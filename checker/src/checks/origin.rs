@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, Setup, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "origin.foreign",
         exercise: 7,
@@ -76,7 +76,7 @@ pub static ROWS: &[Row] = &[
 
 /// `Authorization` headers a browser adds to every request by itself behind
 /// HTTP authentication: none of them is a bearer attempt.
-pub const BROWSER_AUTHORIZATION: [&str; 2] = [
+pub(crate) const BROWSER_AUTHORIZATION: [&str; 2] = [
     "Basic YWxpY2U6cHc=",
     "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu",
 ];
@@ -158,7 +158,7 @@ async fn expect_accepted(ctx: &Ctx, upgrade: Upgrade, user: &User) -> Result<Str
     Ok(format!("101, authenticated as {}", user.username))
 }
 
-pub async fn foreign(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     let port = ctx.port();
     let other_port = if port == u16::MAX { port - 1 } else { port + 1 };
@@ -180,7 +180,7 @@ pub async fn foreign(ctx: Ctx) -> Result<(), Failure> {
     cases.finish()
 }
 
-pub async fn own(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let port = ctx.port();
@@ -202,7 +202,7 @@ pub async fn own(ctx: Ctx) -> Result<(), Failure> {
 
 /// The row's server runs with
 /// `ALLOWED_ORIGINS=" https://app.example/ ,http://other.test:8080"`.
-pub async fn allowed(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let mut cases = Cases::new(&ctx);
@@ -219,7 +219,7 @@ pub async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     cases.finish()
 }
 
-pub async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;
@@ -250,7 +250,7 @@ pub async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
     cases.finish()
 }
 
-pub async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let ticket = super::tickets::mint(&ctx, &session).await?;
@@ -269,7 +269,7 @@ pub async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
     cases.finish()
 }
 
-pub async fn basic_checked(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn basic_checked(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     let mut cases = Cases::new(&ctx);
     for authorization in BROWSER_AUTHORIZATION {

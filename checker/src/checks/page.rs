@@ -10,7 +10,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
+pub(crate) static ROWS: &[Row] = &[Row {
     id: "page.served",
     exercise: 8,
     retired_after: None,
@@ -33,7 +33,7 @@ fn loaded_urls(html: &str) -> Vec<String> {
     urls
 }
 
-pub async fn served(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn served(ctx: Ctx) -> Result<(), Failure> {
     let request = Request::get("/");
     let response = ctx.send(request.clone()).await?;
     let html = response

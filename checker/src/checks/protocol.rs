@@ -13,7 +13,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "protocol.bad-frames",
         exercise: 11,
@@ -105,7 +105,7 @@ async fn breaks_protocol(
     alice.probe().await
 }
 
-pub async fn bad_frames(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_frames(ctx: Ctx) -> Result<(), Failure> {
     let (mut alice, bob_session) = watcher(&ctx).await?;
     for frame in bad_frames_to_send() {
         breaks_protocol(&ctx, &mut alice, &bob_session, frame, 1002).await?;
@@ -113,7 +113,7 @@ pub async fn bad_frames(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn bad_utf8(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_utf8(ctx: Ctx) -> Result<(), Failure> {
     let (mut alice, bob_session) = watcher(&ctx).await?;
     let frame = (
         "a text frame of the bytes ff fe fd, which are not UTF-8",

@@ -25,7 +25,7 @@ const PING_SETTING: (&str, &str) = ("PING_INTERVAL_MS", "200");
 const LISTENER_LIMIT: Duration = Duration::from_millis(2 * 200 + 1_000 + 100);
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "recheck.deleted-user",
         exercise: 9,
@@ -78,7 +78,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
     let (user, mut ws, _, _other) = two_in_board_1(&ctx).await?;
     ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(user.id)])
         .await?;
@@ -87,7 +87,7 @@ pub async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn membership(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn membership(ctx: Ctx) -> Result<(), Failure> {
     let (user, mut ws, _, mut other) = two_in_board_1(&ctx).await?;
     ctx.sql(
         "DELETE FROM board_members WHERE board_id = ?1 AND user_id = ?2",
@@ -112,7 +112,7 @@ async fn expect_listener_rejection(
     ws.expect_close(code, reason).await
 }
 
-pub async fn listener_user(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn listener_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let label = format!("{}-token", user.username);
@@ -125,7 +125,7 @@ pub async fn listener_user(ctx: Ctx) -> Result<(), Failure> {
     expect_listener_rejection(&mut ws, "User not found", 4001, "User not found").await
 }
 
-pub async fn listener_membership(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn listener_membership(ctx: Ctx) -> Result<(), Failure> {
     let (user, mut ws, _, mut other) = two_in_board_1(&ctx).await?;
     ctx.sql(
         "DELETE FROM board_members WHERE board_id = ?1 AND user_id = ?2",
@@ -136,7 +136,7 @@ pub async fn listener_membership(ctx: Ctx) -> Result<(), Failure> {
     other.expect_json(&user_left(user, 1)).await.map(|_| ())
 }
 
-pub async fn listener_session(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn listener_session(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let mut ws = ctx.cookie_socket(user).await?;
     join(&mut ws, BOARD_1, 1).await?;

@@ -25,7 +25,7 @@ const TIMEOUT: Duration = Duration::from_millis(500);
 const SLACK: Duration = Duration::from_secs(1);
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "requests.slow-headers",
         exercise: 11,
@@ -124,7 +124,7 @@ fn shown(read: &[u8]) -> String {
     format!("{status} {body}").trim().to_owned()
 }
 
-pub async fn slow_headers(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn slow_headers(ctx: Ctx) -> Result<(), Failure> {
     let limit = TIMEOUT + SLACK;
     let cases: [&[u8]; 2] = [
         b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty",
@@ -163,7 +163,7 @@ pub async fn slow_headers(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn stalled_body(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn stalled_body(ctx: Ctx) -> Result<(), Failure> {
     let limit = TIMEOUT + SLACK;
     let sent = b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\":";
     let request = describe(sent);

@@ -11,7 +11,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "rooms.join",
         exercise: 3,
@@ -114,26 +114,26 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub const BOARD_1: &str = "board-1";
-pub const BOARD_2: &str = "board-2";
+pub(crate) const BOARD_1: &str = "board-1";
+pub(crate) const BOARD_2: &str = "board-2";
 
-pub fn message(kind: &str, board: &str) -> Value {
+pub(crate) fn message(kind: &str, board: &str) -> Value {
     json!({"type": kind, "boardId": board})
 }
 
 /// Sends `join` and expects `joined` with the board's socket count.
-pub async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure> {
+pub(crate) async fn join(ws: &mut Ws, board: &str, viewers: u64) -> Result<(), Failure> {
     ws.send_json(&message("join", board)).await?;
     ws.expect_json(&json!({"type": "joined", "boardId": board, "viewers": viewers}))
         .await
         .map(|_| ())
 }
 
-pub fn user_joined(user: &User, viewers: u64) -> Value {
+pub(crate) fn user_joined(user: &User, viewers: u64) -> Value {
     json!({"type": "user_joined", "user": user.json(), "viewers": viewers})
 }
 
-pub fn user_left(user: &User, viewers: u64) -> Value {
+pub(crate) fn user_left(user: &User, viewers: u64) -> Value {
     json!({"type": "user_left", "user": user.json(), "viewers": viewers})
 }
 
@@ -141,13 +141,15 @@ fn user_typing(user: &User) -> Value {
     json!({"type": "user_typing", "user": user.json()})
 }
 
-pub fn error(message: &str) -> Value {
+pub(crate) fn error(message: &str) -> Value {
     json!({"error": message})
 }
 
 /// Two members in board-1: the first joined before the second and has heard
 /// of it.
-pub async fn two_in_board_1(ctx: &Ctx) -> Result<(&'static User, Ws, &'static User, Ws), Failure> {
+pub(crate) async fn two_in_board_1(
+    ctx: &Ctx,
+) -> Result<(&'static User, Ws, &'static User, Ws), Failure> {
     let first = member();
     let second = other_member(first);
     let mut a = ctx.cookie_socket(first).await?;
@@ -158,18 +160,18 @@ pub async fn two_in_board_1(ctx: &Ctx) -> Result<(&'static User, Ws, &'static Us
     Ok((first, a, second, b))
 }
 
-pub async fn join_board(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn join_board(ctx: Ctx) -> Result<(), Failure> {
     two_in_board_1(&ctx).await.map(|_| ())
 }
 
-pub async fn join_again(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn join_again(ctx: Ctx) -> Result<(), Failure> {
     let (_, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     join(&mut a, BOARD_1, 2).await?;
     b.probe().await?;
     a.probe().await
 }
 
-pub async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let second_label = format!("{}#2", user.username);
@@ -198,7 +200,7 @@ pub async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
     two.probe().await
 }
 
-pub async fn typing(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn typing(ctx: Ctx) -> Result<(), Failure> {
     let (typer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     let mut carol = ctx.cookie_socket(&CAROL).await?;
     join(&mut carol, BOARD_2, 1).await?;
@@ -210,7 +212,7 @@ pub async fn typing(ctx: Ctx) -> Result<(), Failure> {
 
 /// Bob may see board-1 but not board-2: neither was joined, so both get
 /// the same answer.
-pub async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(&BOB).await?;
     for board in [BOARD_1, BOARD_2] {
         ws.send_json(&message("typing", board)).await?;
@@ -219,7 +221,7 @@ pub async fn typing_not_joined(ctx: Ctx) -> Result<(), Failure> {
     ws.probe().await
 }
 
-pub async fn leave(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn leave(ctx: Ctx) -> Result<(), Failure> {
     let (leaver, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     a.send_json(&message("leave", BOARD_1)).await?;
     b.expect_json(&user_left(leaver, 1)).await?;
@@ -231,14 +233,14 @@ pub async fn leave(ctx: Ctx) -> Result<(), Failure> {
     b.probe().await
 }
 
-pub async fn close(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn close(ctx: Ctx) -> Result<(), Failure> {
     let (closer, a, _, mut b) = two_in_board_1(&ctx).await?;
     // Closed like a browser closes: the connection ends with the handshake.
     a.close(1000).await?;
     b.expect_json(&user_left(closer, 1)).await.map(|_| ())
 }
 
-pub async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
     // Bob is not in board-2 and Carol is not in board-1.
     let (outsider, board) = if rand::random_bool(0.5) {
         (&BOB, "board-2")
@@ -257,7 +259,7 @@ pub async fn forbidden(ctx: Ctx) -> Result<(), Failure> {
 
 /// The seeded memberships, each joined on a socket of its own: a missing
 /// one is closed 4003 instead of answered `joined`.
-pub async fn members(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn members(ctx: Ctx) -> Result<(), Failure> {
     let memberships: [(&User, &[&str]); 3] = [
         (&ALICE, &[BOARD_1, BOARD_2]),
         (&BOB, &[BOARD_1]),
@@ -282,7 +284,7 @@ pub async fn members(ctx: Ctx) -> Result<(), Failure> {
 
 /// The server ends one socket of board-1 (a forbidden join, 4003): the
 /// other socket hears it leave, as for a client's close.
-pub async fn close_by_server(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn close_by_server(ctx: Ctx) -> Result<(), Failure> {
     let (closer, mut a, _, mut b) = two_in_board_1(&ctx).await?;
     a.send_json(&message("join", "board-404")).await?;
     a.expect_rejection("Forbidden", 4003, "Forbidden").await?;

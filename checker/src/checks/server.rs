@@ -13,7 +13,7 @@ use crate::sent::Sent;
 use crate::server::describe_status;
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "server.listening",
         exercise: 1,
@@ -120,7 +120,7 @@ pub static ROWS: &[Row] = &[
 /// little slack covers the checker's own scheduling on a busy machine.
 const REFUSAL_LIMIT: Duration = Duration::from_millis(2_500);
 
-pub async fn listening(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn listening(ctx: Ctx) -> Result<(), Failure> {
     // The runner has read the listening line already; the port in it must be
     // the one the server really answers on.
     let request = Request::get("/api/me");
@@ -137,7 +137,7 @@ pub async fn listening(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// One bad setting and the name its error must mention.
-pub struct BadSetting {
+pub(crate) struct BadSetting {
     pub settings: Vec<(&'static str, String)>,
     pub named: &'static str,
     /// A part of the value that must appear nowhere in the output.
@@ -145,7 +145,7 @@ pub struct BadSetting {
 }
 
 impl BadSetting {
-    pub fn new(name: &'static str, value: &str) -> Self {
+    pub(crate) fn new(name: &'static str, value: &str) -> Self {
         BadSetting {
             settings: vec![(name, value.to_owned())],
             named: name,
@@ -154,14 +154,14 @@ impl BadSetting {
     }
 
     /// The same, with `secret` (a part of the value) never to be printed.
-    pub fn hiding(mut self, secret: &str) -> Self {
+    pub(crate) fn hiding(mut self, secret: &str) -> Self {
         self.secret = Some(secret.to_owned());
         self
     }
 }
 
 /// Starts a server for each bad setting and expects it to refuse to run.
-pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Failure> {
+pub(crate) async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Failure> {
     for case in cases {
         let database = ctx.env().fresh_database();
         let settings: Vec<(&str, &str)> = case
@@ -230,7 +230,7 @@ pub async fn expect_refusals(ctx: &Ctx, cases: Vec<BadSetting>) -> Result<(), Fa
     Ok(())
 }
 
-pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
     // A port the checker holds, so the server's bind must fail.
     let taken = TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
@@ -260,14 +260,14 @@ pub async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
 /// the rows, for every signed-in row (see [`crate::signed_in`]); if one of
 /// them failed, none was kept, and the three are made here, so the report
 /// shows the one that fails.
-pub async fn seeded(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn seeded(ctx: Ctx) -> Result<(), Failure> {
     for user in [&ALICE, &BOB, &CAROL] {
         ctx.login(user).await?;
     }
     Ok(())
 }
 
-pub async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     let database = ctx.env().fresh_database();
     let first = ctx.start(&database, &[]).await?;
     ctx.set_main(first.clone(), database.clone());
@@ -300,7 +300,7 @@ pub async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
     let cases = ["0", "abc", "3600001"]
         .iter()
         .map(|value| BadSetting::new("AUTH_TIMEOUT_MS", value))
@@ -308,7 +308,7 @@ pub async fn bad_auth_timeout(ctx: Ctx) -> Result<(), Failure> {
     expect_refusals(&ctx, cases).await
 }
 
-pub async fn bad_ticket_ttl(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_ticket_ttl(ctx: Ctx) -> Result<(), Failure> {
     let cases = ["0", "abc", "3601"]
         .iter()
         .map(|value| BadSetting::new("TICKET_TTL_SECS", value))
@@ -316,7 +316,7 @@ pub async fn bad_ticket_ttl(ctx: Ctx) -> Result<(), Failure> {
     expect_refusals(&ctx, cases).await
 }
 
-pub async fn bad_limit_settings(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_limit_settings(ctx: Ctx) -> Result<(), Failure> {
     let cases = [
         ("PING_INTERVAL_MS", "99"),
         ("PING_INTERVAL_MS", "abc"),
@@ -332,7 +332,7 @@ pub async fn bad_limit_settings(ctx: Ctx) -> Result<(), Failure> {
     expect_refusals(&ctx, cases).await
 }
 
-pub async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
     // A port nobody listens on: a Redis that cannot be reached.
     let unreachable = format!("redis://127.0.0.1:{}", crate::redis_server::free_port()?);
     let cases = vec![
@@ -342,7 +342,7 @@ pub async fn bad_redis_url(ctx: Ctx) -> Result<(), Failure> {
     expect_refusals(&ctx, cases).await
 }
 
-pub async fn bad_hostile_settings(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_hostile_settings(ctx: Ctx) -> Result<(), Failure> {
     let cases = [
         ("REQUEST_TIMEOUT_MS", "99"),
         ("REQUEST_TIMEOUT_MS", "abc"),
@@ -357,7 +357,7 @@ pub async fn bad_hostile_settings(ctx: Ctx) -> Result<(), Failure> {
     expect_refusals(&ctx, cases).await
 }
 
-pub async fn redis_password(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn redis_password(ctx: Ctx) -> Result<(), Failure> {
     let redis = crate::redis_server::start(ctx.env().dir()).await?;
     let port = redis.port;
     ctx.keep(redis.server);

@@ -19,7 +19,7 @@ use crate::rows::{FRESH, Row, Setup, check};
 use crate::server::{Program, STOP_GRACE, describe_status};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "shutdown.going-away",
         exercise: 6,
@@ -47,7 +47,7 @@ pub static ROWS: &[Row] = &[
 /// overflow it.
 const PER_BOARD: usize = 300;
 
-pub async fn going_away(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn going_away(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let mut authenticated = ctx.cookie_socket(user).await?;
     // Still waiting for its auth frame when the signal comes.
@@ -105,7 +105,7 @@ fn exit_got(program: &Program, status: ExitStatus) -> String {
 /// The board's members, and the board.
 const BOARDS: [(&str, [&User; 2]); 2] = [(BOARD_1, [&ALICE, &BOB]), (BOARD_2, [&ALICE, &CAROL])];
 
-pub async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
     let mut sessions = Vec::new();
     for user in [&ALICE, &BOB, &CAROL] {
         sessions.push((user.username, ctx.login(user).await?));

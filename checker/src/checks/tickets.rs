@@ -30,7 +30,7 @@ const RACE_ROUNDS: usize = 5;
 const SHORTEST_TICKET: usize = 22;
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "tickets.issue",
         exercise: 8,
@@ -114,7 +114,7 @@ pub static ROWS: &[Row] = &[
 ];
 
 /// `POST /api/ws-ticket` with a session cookie; the ticket.
-pub async fn mint(ctx: &Ctx, session: &str) -> Result<String, Failure> {
+pub(crate) async fn mint(ctx: &Ctx, session: &str) -> Result<String, Failure> {
     let request = Request::post("/api/ws-ticket").cookie(session);
     let response = ctx.send(request.clone()).await?;
     let ticket = response
@@ -140,7 +140,7 @@ async fn both_logged_in(ctx: &Ctx, user: &'static User) -> Result<String, Failur
     Ok(session)
 }
 
-pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let request = Request::post("/api/ws-ticket").cookie(&session);
@@ -174,7 +174,7 @@ pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
     .map(|_| ())
 }
 
-pub async fn once(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn once(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = both_logged_in(&ctx, user).await?;
     let ticket = mint(&ctx, &session).await?;
@@ -186,7 +186,7 @@ pub async fn once(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;
@@ -211,7 +211,7 @@ pub async fn invalid(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// The row's server runs with `TICKET_TTL_SECS=1`.
-pub async fn expired(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expired(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     let ticket = mint(&ctx, &session).await?;
     // The ticket's lifetime has to pass: nothing to wait for but the clock.
@@ -221,7 +221,7 @@ pub async fn expired(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
     let logged_out = ctx.login(&ALICE).await?;
     let ticket = mint(&ctx, &logged_out).await?;
     let logout = Request::post("/api/logout").cookie(&logged_out);
@@ -245,7 +245,7 @@ pub async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn race(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn race(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     for round in 1..=RACE_ROUNDS {
@@ -274,7 +274,7 @@ pub async fn race(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn logout_closes(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn logout_closes(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = both_logged_in(&ctx, user).await?;
     let ticket = mint(&ctx, &session).await?;
@@ -289,7 +289,7 @@ pub async fn logout_closes(ctx: Ctx) -> Result<(), Failure> {
 }
 
 /// The row's server runs with `SESSION_TTL_SECS=1`.
-pub async fn expiry_closes(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn expiry_closes(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = super::expiry::short_login(&ctx, user).await?;
     let ticket = mint(&ctx, &session).await?;

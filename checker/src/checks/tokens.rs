@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "tokens.issue",
         exercise: 4,
@@ -34,7 +34,7 @@ pub static ROWS: &[Row] = &[
 /// At least 128 random bits, like session ids.
 const SHORTEST_TOKEN: usize = 22;
 
-pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let first = ctx.issue_token(&session).await?;
@@ -70,7 +70,7 @@ pub async fn issue(ctx: Ctx) -> Result<(), Failure> {
 
 /// A token issued by a session, and a socket it opened, outlive that
 /// session's logout.
-pub async fn survive_logout(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn survive_logout(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     let token = ctx.issue_token(&session).await?;

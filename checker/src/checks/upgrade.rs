@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[Row {
+pub(crate) static ROWS: &[Row] = &[Row {
     id: "upgrade.bad-key",
     exercise: 11,
     retired_after: None,
@@ -19,7 +19,7 @@ pub static ROWS: &[Row] = &[Row {
     check: check!(bad_key),
 }];
 
-pub async fn bad_key(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn bad_key(ctx: Ctx) -> Result<(), Failure> {
     let session = ctx.login(member()).await?;
     // Eight bytes in base64; nothing at all; and no base64.
     for key in ["c2hvcnRrZXk=", "", "not a base64 key!"] {

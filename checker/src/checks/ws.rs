@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::rows::{FRESH, Row, check};
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "ws.cookie",
         exercise: 1,
@@ -105,7 +105,7 @@ pub static ROWS: &[Row] = &[
     },
 ];
 
-pub async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.cookie_socket(member()).await?;
     // The socket stays open and says nothing more until asked. Exercise 1
     // handles no messages, so there is no probe to ask with: a short wait.
@@ -115,7 +115,7 @@ pub async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
 /// Two users log in before either upgrades, the other one last: each
 /// socket must be greeted as the user of its own session, whoever logged
 /// in most recently.
-pub async fn cookie_own_user(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn cookie_own_user(ctx: Ctx) -> Result<(), Failure> {
     let first = member();
     let last = other_member(first);
     let first_session = ctx.login(first).await?;
@@ -128,13 +128,13 @@ pub async fn cookie_own_user(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub async fn no_credential(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn no_credential(ctx: Ctx) -> Result<(), Failure> {
     let mut ws = ctx.socket("anonymous", Upgrade::bare()).await?;
     ws.expect_rejection("Unauthorized", 4001, "Unauthorized")
         .await
 }
 
-pub async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
     for (label, session) in [("unknown", unknown_secret()), ("empty", String::new())] {
         let mut ws = ctx.socket(label, Upgrade::cookie(&session)).await?;
         ws.expect_rejection("Invalid session", 4001, "Invalid session")
@@ -143,7 +143,7 @@ pub async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let session = ctx.login(user).await?;
     ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(user.id)])
@@ -154,7 +154,7 @@ pub async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     ctx.authenticated(user.username, Upgrade::token(&token), user)
@@ -162,7 +162,7 @@ pub async fn token_socket(ctx: Ctx) -> Result<(), Failure> {
         .map(|_| ())
 }
 
-pub async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     let token_user = member();
     let cookie_user = other_member(token_user);
     let token = ctx.token_for(token_user).await?;
@@ -188,7 +188,7 @@ pub async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
     for (label, bad) in [
         ("unknown-token", unknown_secret()),
         ("empty-token", String::new()),
@@ -202,7 +202,7 @@ pub async fn token_invalid(ctx: Ctx) -> Result<(), Failure> {
 
 /// `/ws?token=A&token=B` is A's socket: the first parameter counts, whether
 /// it is the good token or the bad one.
-pub async fn token_first(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn token_first(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     let bad = unknown_secret();

@@ -15,26 +15,27 @@
 
 mod expect;
 mod http;
-pub mod limits;
-pub mod request;
+pub(crate) mod limits;
+pub(crate) mod request;
 mod transcript;
-pub mod upgrade;
-pub mod words;
+pub(crate) mod upgrade;
+pub(crate) mod words;
 mod ws;
 
-pub use expect::Symptom;
-pub use http::Response;
-pub use limits::{FRAME_LIMIT, QUIET_LIMIT, REQUEST_LIMIT, probe, probe_answer};
-pub use request::Request;
-pub use transcript::Transcript;
-pub use upgrade::Upgrade;
-pub use words::{close_text, seconds, shorten};
-pub use ws::{Event, Ws};
+pub(crate) use expect::Symptom;
+pub(crate) use http::Response;
+pub(crate) use limits::{FRAME_LIMIT, REQUEST_LIMIT, probe, probe_answer};
+pub(crate) use request::Request;
+pub(crate) use transcript::Transcript;
+pub(crate) use upgrade::Upgrade;
+pub(crate) use words::{seconds, shorten};
+pub(crate) use ws::{Event, Ws};
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
+    use super::limits::QUIET_LIMIT;
     use super::*;
 
     #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Long bodies and frames (the 64 KiB ones) are cut in reports.
-pub fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const SHOWN: usize = 120;
     if text.len() <= SHOWN {
         return text.to_owned();
@@ -17,7 +17,7 @@ pub fn shorten(text: &str) -> String {
 }
 
 /// `2 s`, `300 ms`.
-pub fn seconds(duration: Duration) -> String {
+pub(crate) fn seconds(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{} s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {
@@ -28,6 +28,6 @@ pub fn seconds(duration: Duration) -> String {
 }
 
 /// `close 4001 'Unauthorized'`, the way [`Event::describe`] says it.
-pub fn close_text(code: u16, reason: &str) -> String {
+pub(crate) fn close_text(code: u16, reason: &str) -> String {
     format!("close {code} '{reason}'")
 }

@@ -53,7 +53,7 @@ use stop::Stop;
                   Exit status: 0 a socket was open, 1 the server refused, 2 no server \
                   answered, 130 interrupted."
 )]
-pub struct ConnectArgs {
+pub(crate) struct ConnectArgs {
     /// The seeded user to log in as (password: `<name>-password`).
     ///
     /// Example: `--as carol`, who is not a member of board-1.
@@ -118,7 +118,7 @@ pub struct ConnectArgs {
 
 /// The seeded users (the contract's "Seeded data").
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Person {
+pub(crate) enum Person {
     Alice,
     Bob,
     Carol,
@@ -174,7 +174,7 @@ fn parse_path(path: &str) -> Result<String, String> {
 
 /// `checker connect`: log in if needed, open the socket, talk until either
 /// side closes it. Returns the exit status.
-pub async fn run(args: &ConnectArgs) -> u8 {
+pub(crate) async fn run(args: &ConnectArgs) -> u8 {
     let opened = async {
         let handshake = prepare(args).await?;
         let socket = socket::open(args.port, &handshake).await?;

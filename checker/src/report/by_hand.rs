@@ -22,7 +22,7 @@ use super::shell::{PORT, frame_to_type, quote};
 
 /// How the student starts the graded server and runs the checker again.
 #[derive(Clone, Debug)]
-pub struct Commands {
+pub(crate) struct Commands {
     /// `cargo run -p exercises --bin exercise-04`, or the `--server-cmd`.
     start: String,
     /// `cargo run -p checker -- 4`, to which `--row ID` is added.
@@ -31,7 +31,7 @@ pub struct Commands {
 
 impl Commands {
     /// A binary the checker builds from this workspace.
-    pub fn built(flavour: Flavour, exercise: &Exercise) -> Self {
+    pub(crate) fn built(flavour: Flavour, exercise: &Exercise) -> Self {
         let (package, solutions) = match flavour {
             Flavour::Exercises => ("exercises", ""),
             Flavour::Solutions => ("solutions", " --solutions"),
@@ -43,7 +43,7 @@ impl Commands {
     }
 
     /// A server started by `--server-cmd`.
-    pub fn shell(command: &str, exercise: &Exercise) -> Self {
+    pub(crate) fn shell(command: &str, exercise: &Exercise) -> Self {
         Commands {
             start: format!("sh -c {}", quote(command)),
             rerun: format!(
@@ -67,7 +67,12 @@ impl Commands {
 
 /// The last lines of a failed row's report: the command that redoes it.
 /// `issued` holds whose each of the row's secrets was.
-pub fn lines(row: &Row, failure: &Failure, commands: &Commands, issued: &Issued) -> Vec<String> {
+pub(crate) fn lines(
+    row: &Row,
+    failure: &Failure,
+    commands: &Commands,
+    issued: &Issued,
+) -> Vec<String> {
     let again = || vec![format!("again: {} --row {}", commands.rerun, row.id)];
     let mut environment: Vec<(String, String)> = row
         .setup

@@ -80,7 +80,7 @@ fn row_json(result: &RowResult, style: &Style) -> Value {
 }
 
 /// The JSON document: every exercise, and the counts of the closing line.
-pub fn document(reports: &[ExerciseReport]) -> Value {
+pub(crate) fn document(reports: &[ExerciseReport]) -> Value {
     let totals = Totals::of(reports);
     json!({
         "exercises": reports.iter().map(exercise_json).collect::<Vec<Value>>(),
@@ -93,7 +93,7 @@ pub fn document(reports: &[ExerciseReport]) -> Value {
 /// JUnit XML: one test suite per exercise, one test case per graded row;
 /// a failed row's `<failure>` holds its report. An exercise that did not
 /// compile is one failed test case with cargo's message.
-pub fn junit(reports: &[ExerciseReport]) -> String {
+pub(crate) fn junit(reports: &[ExerciseReport]) -> String {
     let record: Vec<Value> = reports.iter().map(exercise_json).collect();
     let mut xml =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"checker\">\n");
@@ -180,7 +180,7 @@ pub enum Format {
 
 /// Prints the JSON document and writes the JUnit file, as asked; an
 /// unwritable JUnit file is a checker error (exit status 2).
-pub fn finish(
+pub(crate) fn finish(
     reports: &[ExerciseReport],
     format: Format,
     junit_path: Option<&std::path::Path>,

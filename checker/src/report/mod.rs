@@ -6,10 +6,10 @@
 //! with [`curl`] and [`shell`]); a row that waited for an unwritten stub
 //! names the stub ([`stubs`]).
 
-pub mod by_hand;
+pub(crate) mod by_hand;
 mod curl;
-pub mod machine;
+pub(crate) mod machine;
 mod shell;
 mod stubs;
-pub mod summary;
-pub mod text;
+pub(crate) mod summary;
+pub(crate) mod text;

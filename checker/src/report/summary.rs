@@ -18,7 +18,7 @@ use crate::progress::Status;
 use super::text::{Mark, Style, count_line, first_stub, print_row, print_stubs, progress_line};
 
 /// The running state of a whole-course report.
-pub struct Summary {
+pub(crate) struct Summary {
     flavour: Flavour,
     verbose: bool,
     selected_rows: bool,
@@ -36,7 +36,7 @@ pub struct Summary {
 impl Summary {
     /// A summary of grading `rows` (every row when empty); `recorded` is
     /// the progress kept from earlier runs, by exercise directory.
-    pub fn new(
+    pub(crate) fn new(
         flavour: Flavour,
         verbose: bool,
         rows: &[String],
@@ -56,7 +56,7 @@ impl Summary {
     }
 
     /// Prints one exercise's report.
-    pub fn print_exercise(&mut self, report: &ExerciseReport) {
+    pub(crate) fn print_exercise(&mut self, report: &ExerciseReport) {
         let exercise = report.exercise;
         let row_count = report.row_count;
         let index = usize::from(exercise.number) - 1;
@@ -111,7 +111,7 @@ impl Summary {
     }
 
     /// The progress line, what to do next and the count.
-    pub fn print_end(self) {
+    pub(crate) fn print_end(self) {
         println!("{}", progress_line(&self.marks));
         if !self.outside_selection.is_empty() {
             let numbers: Vec<String> = self.outside_selection.iter().map(u8::to_string).collect();

@@ -21,7 +21,7 @@ use super::stubs::{self, INDENT, StubPanic};
 
 /// How much to print and which file to point at.
 #[derive(Clone)]
-pub struct Style {
+pub(crate) struct Style {
     pub verbose: bool,
     /// `exercises/0N-<slug>/main.rs` when the student's own stubs are graded,
     /// for rows that belong to that exercise's lesson.
@@ -34,7 +34,7 @@ pub struct Style {
 impl Style {
     /// The style of `report`'s rows; `verbose` also shows passing rows'
     /// frames.
-    pub fn of(report: &ExerciseReport, verbose: bool) -> Style {
+    pub(crate) fn of(report: &ExerciseReport, verbose: bool) -> Style {
         Style {
             verbose,
             stub: report.stub.clone(),
@@ -44,7 +44,7 @@ impl Style {
 }
 
 /// The lines printed for one row.
-pub fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
+pub(crate) fn row_lines(result: &RowResult, style: &Style) -> Vec<String> {
     let row = result.row;
     let mut lines = Vec::new();
     match &result.outcome {
@@ -117,14 +117,14 @@ fn push_frames(lines: &mut Vec<String>, transcript: &[String]) {
 
 /// How far each exercise got in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mark {
+pub(crate) enum Mark {
     Passed,
     Failed,
     NotGraded,
 }
 
 /// `progress: 1 ✓  2 ✗  3 ·  ...`.
-pub fn progress_line(marks: &[(u8, Mark)]) -> String {
+pub(crate) fn progress_line(marks: &[(u8, Mark)]) -> String {
     let marks: Vec<String> = marks
         .iter()
         .map(|(number, mark)| {
@@ -140,27 +140,27 @@ pub fn progress_line(marks: &[(u8, Mark)]) -> String {
 }
 
 /// The closing line, alone on its line.
-pub fn count_line(passed: usize, failed: usize) -> String {
+pub(crate) fn count_line(passed: usize, failed: usize) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
-pub fn print_count(totals: &Totals) {
+pub(crate) fn print_count(totals: &Totals) {
     println!("{}", count_line(totals.passed, totals.failed));
 }
 
 /// Prints one row as [`row_lines`] renders it.
-pub fn print_row(result: &RowResult, style: &Style) {
+pub(crate) fn print_row(result: &RowResult, style: &Style) {
     print_lines(row_lines(result, style));
 }
 
 /// Prints, after the rows, one block per stub that rows waited for.
-pub fn print_stubs(results: &[RowResult], style: &Style) {
+pub(crate) fn print_stubs(results: &[RowResult], style: &Style) {
     print_lines(stubs::block_lines(results, style.commands.as_ref()));
 }
 
 /// The stub the first failed row waited for, if it did: `with_token
 /// (exercises/04-token-in-url/main.rs:105)`.
-pub fn first_stub(results: &[RowResult]) -> Option<String> {
+pub(crate) fn first_stub(results: &[RowResult]) -> Option<String> {
     let failure = results
         .iter()
         .find_map(|result| result.outcome.as_ref().err())?;
@@ -174,7 +174,7 @@ fn print_lines(lines: Vec<String>) {
 }
 
 /// `exercise 3  Rooms and typing  (exercises/03-rooms/main.rs)`.
-pub fn print_heading(exercise: &Exercise, source: &str) {
+pub(crate) fn print_heading(exercise: &Exercise, source: &str) {
     println!(
         "exercise {}  {}  ({source})",
         exercise.number, exercise.title
@@ -182,13 +182,13 @@ pub fn print_heading(exercise: &Exercise, source: &str) {
 }
 
 /// A single exercise that did not build: cargo has shown why.
-pub fn print_did_not_compile(message: &str, rows: usize) {
+pub(crate) fn print_did_not_compile(message: &str, rows: usize) {
     println!("{message}");
     println!("{}", count_line(0, rows));
 }
 
 /// `--list-rows`: the table of rows, tab-separated, for people and `grep`.
-pub fn print_row_table() {
+pub(crate) fn print_row_table() {
     // Written without println!, which panics when a reader such as `head`
     // closes the pipe early.
     let mut out = std::io::stdout().lock();

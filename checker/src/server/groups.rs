@@ -35,14 +35,14 @@ pub(super) static UNREAPED: LazyLock<watch::Sender<usize>> =
 
 /// Waits, at most `limit`, until every server the checker spawned has been
 /// reaped, so that none is left behind as a zombie when the checker exits.
-pub async fn all_reaped(limit: Duration) {
+pub(crate) async fn all_reaped(limit: Duration) {
     let mut unreaped = UNREAPED.subscribe();
     let _ = tokio::time::timeout(limit, unreaped.wait_for(|count| *count == 0)).await;
 }
 
 /// Kills every process group the checker started and has not stopped yet.
 /// Called on Ctrl-C and before the checker exits.
-pub fn kill_all_live() {
+pub(crate) fn kill_all_live() {
     let groups: Vec<i32> = live_groups()
         .as_mut()
         .map(|set| set.drain().collect())

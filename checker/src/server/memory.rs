@@ -8,7 +8,7 @@
 
 /// The peak resident memory of the process group `pgid`, in KiB, or `None`
 /// where `/proc` cannot tell (not Linux, or the group is gone).
-pub fn peak_rss_kib(pgid: i32) -> Option<u64> {
+pub(crate) fn peak_rss_kib(pgid: i32) -> Option<u64> {
     let mut total = None;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry

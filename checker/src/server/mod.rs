@@ -17,13 +17,13 @@
 
 mod diagnosis;
 mod groups;
-pub mod memory;
+pub(crate) mod memory;
 mod output;
 
 use groups::{UNREAPED, live_groups};
-pub use groups::{all_reaped, kill_all_live};
-pub use output::Stream;
-pub use output::parse_listening_line;
+pub(crate) use groups::{all_reaped, kill_all_live};
+pub(crate) use output::Stream;
+pub(crate) use output::parse_listening_line;
 use output::{OutputLog, collect, lock};
 
 use std::collections::HashSet;
@@ -41,7 +41,7 @@ use tokio::time::timeout;
 
 /// The settings of the contract's "Starting a server" table. The caller's own
 /// values are removed so that a developer's shell cannot change a row.
-pub const SETTINGS: [&str; 10] = [
+pub(crate) const SETTINGS: [&str; 10] = [
     "PORT",
     "DATABASE_PATH",
     "SESSION_TTL_SECS",
@@ -56,7 +56,7 @@ pub const SETTINGS: [&str; 10] = [
 
 /// How long a server gets to exit after SIGTERM before its group is killed
 /// (the contract: a server exits within 2 seconds of SIGTERM).
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run as a server.
 #[derive(Clone, Debug)]
@@ -174,7 +174,7 @@ impl Spawned {
 
 /// Spawns a server in a process group of its own, with a clean set of
 /// settings, and starts collecting its output.
-pub fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
+pub(crate) fn spawn(launch: &Launch<'_>) -> Result<Spawned, StartFailure> {
     let mut command = match launch.program {
         Program::Binary(path) => {
             let mut command = Command::new(path);
@@ -370,12 +370,12 @@ impl Drop for Server {
 }
 
 /// Starts a server and waits for its listening line.
-pub async fn start(launch: &Launch<'_>) -> Result<Server, StartFailure> {
+pub(crate) async fn start(launch: &Launch<'_>) -> Result<Server, StartFailure> {
     spawn(launch)?.listening(launch.start_timeout).await
 }
 
 /// "exit code 1", "killed by SIGABRT" and the like.
-pub fn describe_status(status: ExitStatus) -> String {
+pub(crate) fn describe_status(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),

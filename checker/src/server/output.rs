@@ -14,7 +14,7 @@ const KEPT_OUTPUT_LINES: usize = 20_000;
 
 /// Which pipe a line of output came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
@@ -117,7 +117,7 @@ pub(super) fn tail<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
 
 /// Parses `listening on http://127.0.0.1:PORT`, the exact first line that
 /// the contract asks for, and returns a usable (non-zero) port.
-pub fn parse_listening_line(line: &str) -> Option<u16> {
+pub(crate) fn parse_listening_line(line: &str) -> Option<u16> {
     let port = line.strip_prefix("listening on http://127.0.0.1:")?;
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;

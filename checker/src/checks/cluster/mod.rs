@@ -26,7 +26,7 @@ use crate::sent::Sent;
 use crate::server::Server;
 
 /// The rows this module grades, in the order they are reported.
-pub static ROWS: &[Row] = &[
+pub(crate) static ROWS: &[Row] = &[
     Row {
         id: "cluster.rooms",
         exercise: 10,
@@ -237,7 +237,7 @@ impl Member {
     }
 }
 
-pub async fn rooms(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn rooms(ctx: Ctx) -> Result<(), Failure> {
     let Cluster { a, b } = cluster(&ctx).await?;
     let mut alice = Member::on(&ctx, a.port(), "alice@a", &ALICE).await?;
     let mut bob = Member::on(&ctx, b.port(), "bob@b", &BOB).await?;
@@ -259,7 +259,7 @@ pub async fn rooms(ctx: Ctx) -> Result<(), Failure> {
     bob.hear(&user_left(&ALICE, 1)).await
 }
 
-pub async fn viewers(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn viewers(ctx: Ctx) -> Result<(), Failure> {
     let Cluster { a, b } = cluster(&ctx).await?;
     let mut alice = Member::on(&ctx, a.port(), "alice@a", &ALICE).await?;
     let mut bob = Member::on(&ctx, b.port(), "bob@b", &BOB).await?;
@@ -283,7 +283,7 @@ pub async fn viewers(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn only_the_board(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn only_the_board(ctx: Ctx) -> Result<(), Failure> {
     let Cluster { a, b } = cluster(&ctx).await?;
     let mut alice = socket_on(&ctx, a.port(), "alice@a", &ALICE).await?;
     let mut bob = socket_on(&ctx, b.port(), "bob@b", &BOB).await?;
@@ -310,7 +310,7 @@ pub async fn only_the_board(ctx: Ctx) -> Result<(), Failure> {
     carol_b.probe_after(&mut late_for_carol_b).await
 }
 
-pub async fn ticket(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn ticket(ctx: Ctx) -> Result<(), Failure> {
     let Cluster { a, b } = cluster(&ctx).await?;
     let session = ctx.login_on(a.port(), &ALICE).await?;
     let mint = Request::post("/api/ws-ticket").cookie(&session);
@@ -335,7 +335,7 @@ pub async fn ticket(ctx: Ctx) -> Result<(), Failure> {
         .await
 }
 
-pub async fn logout(ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn logout(ctx: Ctx) -> Result<(), Failure> {
     let Cluster { a, b } = cluster(&ctx).await?;
     let session = ctx.login_on(a.port(), &ALICE).await?;
     let mut on_b = ctx

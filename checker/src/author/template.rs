@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use crate::cargo::Flavour;
+
 /// Where the template lives, relative to the workspace root.
 pub const TEMPLATE: &str = "scripts/server.rs.in";
 
@@ -35,18 +37,9 @@ struct Stub {
     written: bool,
 }
 
-/// Which copy of a stage to render.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// The exercise: its own lesson stubbed.
-    Exercise,
-    /// The solution: the same file finished.
-    Solution,
-}
-
 /// Renders stage `stage` of the template as the exercise or the solution.
-pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateError> {
-    let exercise = side == Side::Exercise;
+pub fn render(template: &str, stage: u8, flavour: Flavour) -> Result<String, TemplateError> {
+    let exercise = flavour == Flavour::Exercises;
     let mut out: Vec<String> = Vec::new();
     let mut kept: Vec<bool> = Vec::new();
     // Open stubs, innermost last: a stub of a later exercise may sit inside
@@ -228,13 +221,13 @@ fn main() {
 
     #[test]
     fn stages_keep_their_lines_and_stub_their_own_lesson() {
-        let one = render(TEMPLATE, 1, Side::Exercise).unwrap();
+        let one = render(TEMPLATE, 1, Flavour::Exercises).unwrap();
         assert!(one.contains("one();") && !one.contains("two();") && one.contains("hello();"));
-        let two = render(TEMPLATE, 2, Side::Exercise).unwrap();
+        let two = render(TEMPLATE, 2, Flavour::Exercises).unwrap();
         assert!(two.contains("// Exercise 2: say hello.\n    todo!(\"exercise 2: say hello\")"));
         assert!(!two.contains("hello();"));
         assert!(
-            render(TEMPLATE, 2, Side::Solution)
+            render(TEMPLATE, 2, Flavour::Solutions)
                 .unwrap()
                 .contains("hello();")
         );
@@ -245,7 +238,7 @@ fn main() {
         let broken = TEMPLATE
             .replace("//@2-", "//@2-x")
             .replace("//@1-1", "//@one");
-        let error = render(&broken, 1, Side::Exercise).unwrap_err();
+        let error = render(&broken, 1, Flavour::Exercises).unwrap_err();
         assert_eq!(error.line, 3);
         assert!(
             error
@@ -254,7 +247,7 @@ fn main() {
             "{error}"
         );
         let unclosed = TEMPLATE.replace("    //@end\n", "");
-        let error = render(&unclosed, 2, Side::Exercise).unwrap_err();
+        let error = render(&unclosed, 2, Flavour::Exercises).unwrap_err();
         assert_eq!(
             error.to_string(),
             "server.rs.in:5: `//@stub` without its `//@end`"

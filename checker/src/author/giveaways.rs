@@ -9,43 +9,44 @@
 
 use std::collections::BTreeSet;
 
+use super::template::{Line, TemplateError, parse};
+
 /// One stub of the template: its exercise, comment text and body.
 struct StubText {
     line: usize,
-    exercise: String,
+    exercise: u8,
     comments: Vec<String>,
     body: Vec<String>,
 }
 
 /// The stubs of a template, nested ones included (each with its own body).
-fn stubs(template: &str) -> Vec<StubText> {
+/// A note counts as a comment of the stub it stands in.
+fn stubs(template: &str) -> Result<Vec<StubText>, TemplateError> {
     let mut open: Vec<StubText> = Vec::new();
     let mut done = Vec::new();
-    for (index, raw) in template.lines().enumerate() {
-        let trimmed = raw.trim();
-        if let Some(exercise) = trimmed.strip_prefix("//@stub ") {
-            open.push(StubText {
-                line: index + 1,
-                exercise: exercise.trim().to_owned(),
+    for (line, read) in parse(template)? {
+        match read {
+            Line::Stub { exercise, .. } => open.push(StubText {
+                line,
+                exercise,
                 comments: Vec::new(),
                 body: Vec::new(),
-            });
-        } else if trimmed == "//@end" {
-            done.extend(open.pop());
-        } else if let Some(comment) = trimmed
-            .strip_prefix("//@|")
-            .or_else(|| trimmed.strip_prefix("//@note "))
-        {
-            if let Some(current) = open.last_mut() {
-                current.comments.push(comment.to_owned());
+            }),
+            Line::End => done.extend(open.pop()),
+            Line::StubComment(comment) | Line::Note { text: comment, .. } => {
+                if let Some(current) = open.last_mut() {
+                    current.comments.push(comment.to_owned());
+                }
             }
-        } else {
-            for stub in &mut open {
-                stub.body.push(raw.to_owned());
+            Line::Code { text, .. } => {
+                for stub in &mut open {
+                    stub.body.push(text.to_owned());
+                }
             }
+            _ => {}
         }
     }
-    done
+    Ok(done)
 }
 
 /// Names a body uses: the methods it calls and the variants it names.
@@ -95,8 +96,12 @@ fn backticked_words(comment: &str) -> Vec<String> {
 /// Every stub comment that names what its body does, as
 /// `server.rs.in:LINE: exercise N's stub names `X``.
 pub fn stub_giveaways(template: &str) -> Vec<String> {
+    let stubs = match stubs(template) {
+        Ok(stubs) => stubs,
+        Err(error) => return vec![error.to_string()],
+    };
     let mut problems = Vec::new();
-    for stub in stubs(template) {
+    for stub in stubs {
         let used = used_names(&stub.body);
         for comment in &stub.comments {
             for word in backticked_words(comment) {
@@ -118,13 +123,15 @@ mod tests {
 
     #[test]
     fn a_stub_that_names_its_call_is_caught_and_a_rule_is_not() {
-        let telling = "//@stub 1\n//@| Look it up with `app.db.session(id)`.\n//@todo \"x\"\nlet s = app.db.session(id)?;\n//@end\n";
+        let telling = "//@stub 1 \"x\"\n// Look it up with `app.db.session(id)`.\n//@solution\nlet s = app.db.session(id)?;\n//@end\n";
         let problems = stub_giveaways(telling);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("`session`"));
-        let variant = "//@stub 2\n//@| Answer with `Rejection::UnknownSession`.\n//@todo \"x\"\nErr(Rejection::UnknownSession)\n//@end\n";
+        let variant = "//@stub 2\n// Answer with `Rejection::UnknownSession`.\n//@solution\nErr(Rejection::UnknownSession)\n//@end\n";
         assert_eq!(stub_giveaways(variant).len(), 1);
-        let rule = "//@stub 1\n//@| The session is read from the database now.\n//@todo \"x\"\nlet s = app.db.session(id)?;\n//@end\n";
+        let note = "//@stub 2\n//@solution\n//@note 4 Add `Rejection::InvalidToken`.\nErr(Rejection::InvalidToken)\n//@end\n";
+        assert_eq!(stub_giveaways(note).len(), 1);
+        let rule = "//@stub 1 \"x\"\n// The session is read from the database now.\n//@solution\nlet s = app.db.session(id)?;\n//@end\n";
         assert!(stub_giveaways(rule).is_empty());
     }
 }

@@ -25,19 +25,10 @@ use crate::plan::ROWS;
 use crate::plan::graded_rows;
 use crate::run_env::{Run, RunEnv};
 use crate::server::Program;
-use template::{Side, TEMPLATE, render};
+use template::{TEMPLATE, render};
 
 pub use giveaways::stub_giveaways;
 pub use stubs::{attack_stub_problems, stub_problems};
-
-/// The committed server file of one side of an exercise.
-fn server_path(root: &Path, exercise: &Exercise, side: Side) -> std::path::PathBuf {
-    let folder = match side {
-        Side::Exercise => "exercises",
-        Side::Solution => "solutions",
-    };
-    root.join(folder).join(exercise.dir()).join("main.rs")
-}
 
 /// Formats Rust source with rustfmt, as `cargo fmt` would.
 fn rustfmt(source: &str) -> Result<String, String> {
@@ -75,9 +66,9 @@ fn rendered_servers(root: &Path) -> Result<Vec<(std::path::PathBuf, String)>, St
         .map_err(|error| format!("{TEMPLATE}: {error}"))?;
     let mut servers = Vec::new();
     for exercise in EXERCISES {
-        for side in [Side::Exercise, Side::Solution] {
-            let text = render(&template, exercise.number, side).map_err(|e| e.to_string())?;
-            servers.push((server_path(root, exercise, side), rustfmt(&text)?));
+        for flavour in [Flavour::Exercises, Flavour::Solutions] {
+            let text = render(&template, exercise.number, flavour).map_err(|e| e.to_string())?;
+            servers.push((root.join(flavour.source(exercise)), rustfmt(&text)?));
         }
     }
     Ok(servers)

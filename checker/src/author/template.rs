@@ -3,12 +3,44 @@
 //!
 //! The servers are stages of one program: stage N has the lessons of
 //! exercises 1..=N, and the exercise of stage N has exercise N's lesson
-//! replaced by stubs. One template keeps the stages from drifting apart; the
-//! template's first lines document its markers. A marker written wrong is
-//! reported as `server.rs.in:LINE: what is wrong`, so a maintainer goes
-//! straight to the line.
+//! replaced by stubs. One template keeps the stages from drifting apart.
+//!
+//! The template is Rust with markers, comments that start `//@` (the
+//! template's first lines list them too). A stage range is `N`, `A-B`, `A-`
+//! or `-B`.
+//!
+//! - `//@# text`: a comment about the template.
+//! - `code //@RANGE`: the line is kept in the stages of the range.
+//! - `//@{ RANGE` ... `//@}`: the lines between are kept in those stages.
+//!   `//@| RANGE` inside such a block starts an alternative: the lines
+//!   after it are kept in its own range instead, so the versions of one
+//!   piece of code stand one after another, in exercise order.
+//! - `//@stub N "message"` ... `//@solution` ... `//@end`: exercise N's
+//!   stub. In exercise N the `//` comment lines before `//@solution`, and
+//!   `todo!("message")`, take the place of the body after it; without a
+//!   message the body is left out and only the comments stand (a decision
+//!   added to code that earlier rows run). `//@stub N-` also keeps the
+//!   whole stub in stages N.. only. A stub may sit inside another's body.
+//! - `//@note N text`: a comment line shown only in exercise N.
+//! - `code => expr, //@arm N "message"`: in exercise N the expression is
+//!   `todo!("message")`; `//@arm N- "message"` also keeps the line in
+//!   stages N.. only.
+//!
+//! The servers are formatted with rustfmt after rendering, so what a stage
+//! adds to a line (a parameter, a return type, `async`) can stand on a line
+//! of its own with its range, and a signature is written once. (Not inside
+//! a macro's braces, such as `tokio::select! { ... }`: rustfmt leaves those
+//! as they are.)
+//!
+//! The template is read in two steps: `parse` checks every line and the
+//! nesting of the blocks, whatever the stage, and [`render`] keeps the lines
+//! of one stage. A marker written wrong is reported as
+//! `server.rs.in:LINE: what is wrong`, so a maintainer goes straight to the
+//! line.
 
 use std::fmt;
+
+use crate::cargo::Flavour;
 
 /// Where the template lives, relative to the workspace root.
 pub const TEMPLATE: &str = "scripts/server.rs.in";
@@ -26,33 +58,98 @@ impl fmt::Display for TemplateError {
     }
 }
 
-/// One stub being read: which exercise it belongs to, the comment lines
-/// and the `todo!()` that replace its body in that exercise.
-struct Stub {
-    exercise: u8,
-    comments: Vec<String>,
-    todo: String,
-    written: bool,
-}
-
-/// Which copy of a stage to render.
+/// The stages from `low` to `high`, both included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// The exercise: its own lesson stubbed.
-    Exercise,
-    /// The solution: the same file finished.
-    Solution,
+pub(super) struct Stages {
+    low: u8,
+    high: u8,
 }
 
-/// Renders stage `stage` of the template as the exercise or the solution.
-pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateError> {
-    let exercise = side == Side::Exercise;
-    let mut out: Vec<String> = Vec::new();
-    let mut kept: Vec<bool> = Vec::new();
-    // Open stubs, innermost last: a stub of a later exercise may sit inside
-    // the body of an earlier one (a decision added to a function written
-    // before).
-    let mut stubs: Vec<(usize, Stub)> = Vec::new();
+impl Stages {
+    /// Every stage: a line without a range.
+    const ALL: Stages = Stages {
+        low: 0,
+        high: u8::MAX,
+    };
+
+    /// Reads `N`, `A-B`, `A-` or `-B`.
+    fn parse(text: &str) -> Result<Stages, String> {
+        let text = text.trim();
+        let wrong = || format!("{text:?} is not a stage range: N, A-B, A- or -B");
+        let (low, high) = text.split_once('-').unwrap_or((text, text));
+        if low.is_empty() && high.is_empty() {
+            return Err(wrong());
+        }
+        let end = |side: &str, open: u8| match side {
+            "" => Ok(open),
+            side => side.parse().map_err(|_| wrong()),
+        };
+        Ok(Stages {
+            low: end(low, 0)?,
+            high: end(high, u8::MAX)?,
+        })
+    }
+
+    fn contains(self, stage: u8) -> bool {
+        (self.low..=self.high).contains(&stage)
+    }
+}
+
+/// One line of the template, read.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Line<'a> {
+    /// `//@# text`: nothing to render.
+    Remark,
+    /// `//@{ RANGE`: a block kept in these stages.
+    Open(Stages),
+    /// `//@| RANGE`: the block goes on, kept in these stages instead.
+    Or(Stages),
+    /// `//@}`: the end of a `//@{` block.
+    Close,
+    /// `//@stub N "message"`: a stub of exercise `exercise`, kept in `stages`.
+    Stub {
+        exercise: u8,
+        stages: Stages,
+        todo: Option<&'a str>,
+    },
+    /// A `//` line between `//@stub` and `//@solution`, trimmed.
+    StubComment(&'a str),
+    /// `//@solution`: the stub's body starts.
+    Solution,
+    /// `//@end`: the end of a stub.
+    End,
+    /// `//@note N text`: a comment line of exercise `exercise` only.
+    Note {
+        exercise: u8,
+        indent: &'a str,
+        text: &'a str,
+    },
+    /// Code (or a comment), kept in `stages`; in exercise `arm.0` the
+    /// expression after its `=>` is `todo!(arm.1)`.
+    Code {
+        text: &'a str,
+        stages: Stages,
+        arm: Option<(u8, &'a str)>,
+    },
+}
+
+/// Which block a marker opened, for the nesting check.
+#[derive(Clone, Copy)]
+enum Opened {
+    /// `//@{`, until its `//@}`.
+    Range,
+    /// `//@stub`, until its `//@solution`.
+    StubComment,
+    /// `//@solution`, until the stub's `//@end`.
+    StubBody,
+}
+
+/// Reads every line of the template and checks that its blocks nest: each
+/// `//@{` is closed by its `//@}`, each `//@stub` has its `//@solution` and
+/// its `//@end`. Returns the lines with their numbers (1-based).
+pub(super) fn parse(template: &str) -> Result<Vec<(usize, Line<'_>)>, TemplateError> {
+    let mut lines = Vec::new();
+    let mut open: Vec<(usize, Opened)> = Vec::new();
     for (index, raw) in template.lines().enumerate() {
         let number = index + 1;
         let fail = |problem: String| TemplateError {
@@ -60,153 +157,284 @@ pub fn render(template: &str, stage: u8, side: Side) -> Result<String, TemplateE
             problem,
         };
         let trimmed = raw.trim();
-        if let Some(spec) = trimmed.strip_prefix("//@{") {
-            kept.push(in_range(spec, stage).map_err(fail)?);
-            continue;
-        }
-        if trimmed == "//@}" {
-            if kept.pop().is_none() {
-                return Err(fail("`//@}` without its `//@{`".into()));
-            }
-            continue;
-        }
-        if trimmed.starts_with("//@#") || kept.contains(&false) {
-            continue;
-        }
-        let mut line = raw.to_owned();
-        let mut arm = None;
-        if let Some(at) = line.find(" //@arm ") {
-            let (arm_stage, message) = line[at + 8..]
-                .split_once(' ')
-                .ok_or_else(|| fail("`//@arm` needs an exercise number and a message".into()))?;
-            arm = Some((parse_stage(arm_stage).map_err(fail)?, message.to_owned()));
-            line.truncate(at);
-        }
-        if let Some(at) = line.rfind(" //@")
-            && line[at + 4..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '-')
+        if let Some((stub, Opened::StubComment)) = open.last()
+            && !trimmed.contains("//@")
         {
-            if !in_range(&line[at + 4..], stage).map_err(fail)? {
-                continue;
+            if !trimmed.starts_with("//") {
+                return Err(fail(format!(
+                    "the stub of line {stub} has `//` comment lines only before its `//@solution`"
+                )));
             }
-            line.truncate(at);
-        }
-        let line = line.trim_end().to_owned();
-        if let Some((arm_stage, message)) = arm
-            && exercise
-            && arm_stage == stage
-        {
-            let head = line
-                .split("=> ")
-                .next()
-                .filter(|_| line.contains("=> "))
-                .ok_or_else(|| fail("`//@arm` stands on a line without `=>`".into()))?;
-            out.push(format!("{head}=> todo!({message}),"));
+            lines.push((number, Line::StubComment(trimmed)));
             continue;
         }
-        if let Some(note) = trimmed.strip_prefix("//@note ") {
-            let (note_stage, text) = note
-                .split_once(' ')
-                .ok_or_else(|| fail("`//@note` needs an exercise number and a text".into()))?;
-            if exercise && parse_stage(note_stage).map_err(fail)? == stage {
-                out.push(format!("{}// {text}", indent(raw)));
-            }
-            continue;
+        let line = read_line(raw).map_err(fail)?;
+        nest(&mut open, number, &line).map_err(fail)?;
+        lines.push((number, line));
+    }
+    let Some(&(line, opened)) = open.last() else {
+        return Ok(lines);
+    };
+    let problem = match opened {
+        Opened::Range => "`//@{` without its `//@}`",
+        Opened::StubComment => "`//@stub` without its `//@solution`",
+        Opened::StubBody => "`//@stub` without its `//@end`",
+    };
+    Err(TemplateError {
+        line,
+        problem: problem.into(),
+    })
+}
+
+/// Checks that `line`, line `number` of the template, may stand inside the
+/// blocks `open`, and opens or closes the block it marks.
+fn nest(open: &mut Vec<(usize, Opened)>, number: usize, line: &Line<'_>) -> Result<(), String> {
+    match (line, open.last().copied()) {
+        (Line::Remark, _) => {}
+        (Line::Solution, Some((stub, Opened::StubComment))) => {
+            open.pop();
+            open.push((stub, Opened::StubBody));
         }
-        if let Some(stub_stage) = trimmed.strip_prefix("//@stub ") {
-            let stub_exercise = parse_stage(stub_stage).map_err(fail)?;
-            stubs.push((
-                number,
-                Stub {
-                    exercise: stub_exercise,
-                    comments: Vec::new(),
-                    todo: String::new(),
-                    written: false,
-                },
+        (Line::Solution, _) => {
+            return Err("`//@solution` that follows no `//@stub` and its comment".into());
+        }
+        (_, Some((stub, Opened::StubComment))) => {
+            return Err(format!(
+                "the stub of line {stub} needs its `//@solution` before any other marker"
             ));
-            continue;
         }
-        if let Some((_, current)) = stubs.last_mut() {
-            if let Some(comment) = trimmed.strip_prefix("//@|") {
-                // One space after the marker; any more is the comment's own
-                // indentation (a list item's continuation, say).
-                let comment = comment.strip_prefix(' ').unwrap_or(comment);
-                current.comments.push(comment.trim_end().to_owned());
-                continue;
-            }
-            if let Some(todo) = trimmed.strip_prefix("//@todo ") {
-                current.todo = todo.to_owned();
-                continue;
-            }
-            if trimmed == "//@end" {
-                let active = exercise && stage == current.exercise;
-                if active && !current.written {
-                    return Err(fail("a stub with no body to replace".into()));
-                }
-                stubs.pop();
-                continue;
-            }
+        (Line::Open(_), _) => open.push((number, Opened::Range)),
+        (Line::Stub { .. }, _) => open.push((number, Opened::StubComment)),
+        (Line::Or(_), Some((_, Opened::Range))) => {}
+        (Line::Or(_), _) => return Err("`//@|` outside a `//@{` block".into()),
+        (Line::Close, Some((_, Opened::Range))) | (Line::End, Some((_, Opened::StubBody))) => {
+            open.pop();
         }
-        // The outermost stub of this exercise replaces everything inside it:
-        // with a `//@todo`, by its comments and a `todo!()`; without one (a
-        // decision the student adds to code that already runs), by its
-        // comments alone.
-        if let Some((_, current)) = stubs
-            .iter_mut()
-            .find(|(_, stub)| exercise && stub.exercise == stage)
-        {
-            if !current.written {
-                let indent = indent(raw);
-                for comment in &current.comments {
-                    out.push(format!("{indent}// {comment}").trim_end().to_owned());
-                }
-                if !current.todo.is_empty() {
-                    out.push(format!("{indent}todo!({})", current.todo));
-                }
-                current.written = true;
-            }
-            continue;
+        (Line::Close, None) => return Err("`//@}` without its `//@{`".into()),
+        (Line::Close, Some((stub, _))) => {
+            return Err(format!(
+                "`//@}}` inside the stub of line {stub}: end the stub with `//@end` first"
+            ));
         }
-        if let Some(at) = line.find("//@") {
-            return Err(fail(format!("unknown marker {:?}", &line[at..])));
+        (Line::End, None) => return Err("`//@end` without its `//@stub`".into()),
+        (Line::End, Some((block, _))) => {
+            return Err(format!(
+                "`//@end` inside the `//@{{` block of line {block}: close it with `//@}}` first"
+            ));
         }
-        out.push(line);
+        (Line::StubComment(_) | Line::Note { .. } | Line::Code { .. }, _) => {}
     }
-    if let Some((line, _)) = stubs.last() {
-        return Err(TemplateError {
-            line: *line,
-            problem: "`//@stub` without its `//@end`".into(),
+    Ok(())
+}
+
+/// Reads one line on its own, outside a stub's comment.
+fn read_line(raw: &str) -> Result<Line<'_>, String> {
+    let trimmed = raw.trim();
+    let Some(marker) = trimmed.strip_prefix("//@") else {
+        let Some((code, marker)) = raw.split_once("//@") else {
+            return Ok(Line::Code {
+                text: raw.trim_end(),
+                stages: Stages::ALL,
+                arm: None,
+            });
+        };
+        let text = code.trim_end();
+        if let Some(arm) = marker.strip_prefix("arm ") {
+            let Some((exercise, stages, Some(message))) = exercise_and_message(arm) else {
+                return Err(
+                    "`//@arm` needs an exercise number (N or N-) and a quoted message".into(),
+                );
+            };
+            if !text.contains("=> ") {
+                return Err("`//@arm` stands on a line without `=>`".into());
+            }
+            return Ok(Line::Code {
+                text,
+                stages,
+                arm: Some((exercise, message)),
+            });
+        }
+        if !marker.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return Err(format!("unknown marker {:?}", format!("//@{marker}")));
+        }
+        return Ok(Line::Code {
+            text,
+            stages: Stages::parse(marker)?,
+            arm: None,
         });
+    };
+    let (name, rest) = marker.split_once(' ').unwrap_or((marker, ""));
+    Ok(match name {
+        "#" => Line::Remark,
+        "{" => Line::Open(Stages::parse(rest)?),
+        "|" => Line::Or(Stages::parse(rest)?),
+        "}" if rest.trim().is_empty() => Line::Close,
+        "solution" if rest.trim().is_empty() => Line::Solution,
+        "end" if rest.trim().is_empty() => Line::End,
+        "stub" => {
+            let (exercise, stages, todo) = exercise_and_message(rest).ok_or(
+                "`//@stub` needs an exercise number (N or N-), perhaps with a quoted message",
+            )?;
+            Line::Stub {
+                exercise,
+                stages,
+                todo,
+            }
+        }
+        "note" => {
+            let (exercise, text) = rest
+                .split_once(' ')
+                .and_then(|(exercise, text)| Some((exercise.parse().ok()?, text)))
+                .ok_or("`//@note` needs an exercise number and a text")?;
+            Line::Note {
+                exercise,
+                indent: &raw[..raw.len() - raw.trim_start().len()],
+                text,
+            }
+        }
+        _ => return Err(format!("unknown marker {trimmed:?}")),
+    })
+}
+
+/// Reads `N` or `N-`, then perhaps a quoted message: the exercise, the
+/// stages it keeps, and the message.
+fn exercise_and_message(text: &str) -> Option<(u8, Stages, Option<&str>)> {
+    let (number, message) = match text.trim().split_once(' ') {
+        Some((number, message)) => (number, Some(message.trim())),
+        None => (text.trim(), None),
+    };
+    let (exercise, stages) = match number.strip_suffix('-') {
+        Some(number) => {
+            let exercise = number.parse().ok()?;
+            (
+                exercise,
+                Stages {
+                    low: exercise,
+                    high: u8::MAX,
+                },
+            )
+        }
+        None => (number.parse().ok()?, Stages::ALL),
+    };
+    let quoted =
+        |message: &&str| message.len() >= 2 && message.starts_with('"') && message.ends_with('"');
+    match message {
+        Some(message) if !quoted(&message) => None,
+        message => Some((exercise, stages, message)),
     }
-    if !kept.is_empty() {
-        return Err(TemplateError {
-            line: template.lines().count(),
-            problem: "a `//@{` block is not closed with `//@}`".into(),
-        });
+}
+
+/// A block being rendered: whether this stage keeps its lines, and for a
+/// stub that this exercise replaces, what replaces it.
+struct Block<'a> {
+    keep: bool,
+    replaced: Option<Replacement<'a>>,
+}
+
+/// What replaces a stub's body in its own exercise.
+struct Replacement<'a> {
+    line: usize,
+    comments: Vec<&'a str>,
+    todo: Option<&'a str>,
+    written: bool,
+}
+
+/// Renders stage `stage` of the template as the exercise or the solution.
+pub fn render(template: &str, stage: u8, flavour: Flavour) -> Result<String, TemplateError> {
+    let exercise = flavour == Flavour::Exercises;
+    let mut out: Vec<String> = Vec::new();
+    // The open blocks, innermost last. A stub of a later exercise may sit
+    // inside the body of an earlier one (a decision added to a function
+    // written before).
+    let mut blocks: Vec<Block<'_>> = Vec::new();
+    for (number, line) in parse(template)? {
+        let kept = blocks.iter().all(|block| block.keep);
+        match line {
+            Line::Remark | Line::Solution => {}
+            Line::Open(stages) => blocks.push(Block {
+                keep: stages.contains(stage),
+                replaced: None,
+            }),
+            Line::Or(stages) => {
+                if let Some(block) = blocks.last_mut() {
+                    block.keep = stages.contains(stage);
+                }
+            }
+            Line::Stub {
+                exercise: stub,
+                stages,
+                todo,
+            } => {
+                let keep = stages.contains(stage);
+                blocks.push(Block {
+                    keep,
+                    replaced: (exercise && stub == stage && kept && keep).then(|| Replacement {
+                        line: number,
+                        comments: Vec::new(),
+                        todo,
+                        written: false,
+                    }),
+                });
+            }
+            Line::StubComment(comment) => {
+                if let Some(replaced) = blocks.last_mut().and_then(|block| block.replaced.as_mut())
+                {
+                    replaced.comments.push(comment);
+                }
+            }
+            Line::Close | Line::End => {
+                if let Some(Block {
+                    replaced: Some(replaced),
+                    ..
+                }) = blocks.pop()
+                    && !replaced.written
+                {
+                    return Err(TemplateError {
+                        line: replaced.line,
+                        problem: format!("exercise {stage}'s stub has no body to replace"),
+                    });
+                }
+            }
+            Line::Note {
+                exercise: note,
+                indent,
+                text,
+            } => {
+                if kept && exercise && note == stage {
+                    out.push(format!("{indent}// {text}"));
+                }
+            }
+            Line::Code { text, stages, arm } => {
+                if !kept || !stages.contains(stage) {
+                    continue;
+                }
+                // The outermost stub of this exercise replaces everything
+                // inside it: by its comments and, with a message, a `todo!()`.
+                if let Some(replaced) = blocks.iter_mut().find_map(|block| block.replaced.as_mut())
+                {
+                    if !replaced.written {
+                        let indent = &text[..text.len() - text.trim_start().len()];
+                        for comment in &replaced.comments {
+                            out.push(format!("{indent}{comment}"));
+                        }
+                        if let Some(todo) = replaced.todo {
+                            out.push(format!("{indent}todo!({todo})"));
+                        }
+                        replaced.written = true;
+                    }
+                    continue;
+                }
+                match arm {
+                    Some((arm, message)) if exercise && arm == stage => {
+                        let head = text.split("=> ").next().unwrap_or(text);
+                        out.push(format!("{head}=> todo!({message}),"));
+                    }
+                    _ => out.push(text.to_owned()),
+                }
+            }
+        }
     }
     Ok(out.join("\n") + "\n")
-}
-
-fn indent(line: &str) -> String {
-    line[..line.len() - line.trim_start().len()].to_owned()
-}
-
-fn parse_stage(text: &str) -> Result<u8, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not an exercise number"))
-}
-
-/// Whether `stage` is in `A-B`, `A-` or `-B`.
-fn in_range(spec: &str, stage: u8) -> Result<bool, String> {
-    let (low, high) = spec
-        .trim()
-        .split_once('-')
-        .ok_or_else(|| format!("{:?} is not a range A-B, A- or -B", spec.trim()))?;
-    let low_ok = low.is_empty() || stage >= parse_stage(low)?;
-    let high_ok = high.is_empty() || stage <= parse_stage(high)?;
-    Ok(low_ok && high_ok)
 }
 
 #[cfg(test)]
@@ -215,49 +443,190 @@ mod tests {
 
     const TEMPLATE: &str = "\
 //@# a comment about the template
+//@{ 1
+//! Exercise 1.
+//@| 2-
+//! Exercise 2 and later.
+//@}
 fn main() {
-    one(); //@1-1
+    one(); //@1
     two(); //@2-
-    //@stub 2
-    //@| Exercise 2: say hello.
-    //@todo \"exercise 2: say hello\"
+    //@stub 2 \"exercise 2: say hello\"
+    // Exercise 2: say hello.
+    //@solution
     hello();
+    //@stub 3-
+    // Exercise 3: and goodbye.
+    //@solution
+    // Goodbye.
+    goodbye();
     //@end
+    //@end
+    //@note 3 Exercise 3: one more answer.
+    let answer = match question {
+        Question::Old => 1,
+        Question::New => 2, //@arm 3- \"exercise 3: answer the new question\"
+    };
 }
 ";
 
-    #[test]
-    fn stages_keep_their_lines_and_stub_their_own_lesson() {
-        let one = render(TEMPLATE, 1, Side::Exercise).unwrap();
-        assert!(one.contains("one();") && !one.contains("two();") && one.contains("hello();"));
-        let two = render(TEMPLATE, 2, Side::Exercise).unwrap();
-        assert!(two.contains("// Exercise 2: say hello.\n    todo!(\"exercise 2: say hello\")"));
-        assert!(!two.contains("hello();"));
-        assert!(
-            render(TEMPLATE, 2, Side::Solution)
-                .unwrap()
-                .contains("hello();")
-        );
+    fn stage(stage: u8, flavour: Flavour) -> String {
+        render(TEMPLATE, stage, flavour).unwrap()
     }
 
     #[test]
-    fn a_mistake_names_its_line() {
-        let broken = TEMPLATE
-            .replace("//@2-", "//@2-x")
-            .replace("//@1-1", "//@one");
-        let error = render(&broken, 1, Side::Exercise).unwrap_err();
-        assert_eq!(error.line, 3);
+    fn ranges_and_alternatives_keep_their_stages() {
+        let one = stage(1, Flavour::Solutions);
+        assert!(one.starts_with("//! Exercise 1.\nfn main() {\n    one();\n    hello();\n"));
+        assert!(!one.contains("two();") && !one.contains("goodbye();") && !one.contains("New"));
+        let three = stage(3, Flavour::Solutions);
+        assert!(three.starts_with("//! Exercise 2 and later.\n"));
+        assert!(three.contains("    two();\n    hello();\n    // Goodbye.\n    goodbye();\n"));
+        assert!(three.contains("Question::New => 2,"));
+    }
+
+    #[test]
+    fn an_exercise_has_its_own_stubs_and_only_those() {
+        let two = stage(2, Flavour::Exercises);
         assert!(
-            error
-                .to_string()
-                .starts_with("server.rs.in:3: unknown marker"),
-            "{error}"
+            two.contains("    two();\n    // Exercise 2: say hello.\n    todo!(\"exercise 2: say hello\")\n    let answer"),
+            "{two}"
         );
-        let unclosed = TEMPLATE.replace("    //@end\n", "");
-        let error = render(&unclosed, 2, Side::Exercise).unwrap_err();
+        assert!(!two.contains("hello();") && !two.contains("Exercise 3"));
+        // A stub without a message leaves its comment alone, at the
+        // indentation of the body it replaces; the note and the arm of
+        // exercise 3 show in exercise 3 only.
+        let three = stage(3, Flavour::Exercises);
+        assert!(
+            three.contains("    hello();\n    // Exercise 3: and goodbye.\n    // Exercise 3: one more answer.\n"),
+            "{three}"
+        );
+        assert!(!three.contains("goodbye();") && !three.contains("// Goodbye."));
+        assert!(three.contains("Question::New => todo!(\"exercise 3: answer the new question\"),"));
+        // A stage without stubs of its own renders alike on both sides.
+        assert_eq!(stage(4, Flavour::Exercises), stage(4, Flavour::Solutions));
+    }
+
+    /// The error `render` reports when `from` is replaced by `to` in the
+    /// example template.
+    fn mistake(from: &str, to: &str) -> String {
+        assert!(TEMPLATE.contains(from), "{from:?}");
+        let broken = TEMPLATE.replacen(from, to, 1);
+        match render(&broken, 2, Flavour::Exercises) {
+            Ok(_) => panic!("{to:?} in place of {from:?} was not reported"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn every_mistake_names_its_line() {
+        let cases = [
+            (
+                "two(); //@2-",
+                "two(); //@two",
+                "server.rs.in:9: unknown marker \"//@two\"",
+            ),
+            (
+                "//@# a",
+                "//@ a",
+                "server.rs.in:1: unknown marker \"//@ a comment about the template\"",
+            ),
+            (
+                "two(); //@2-",
+                "two(); //@2-x",
+                "server.rs.in:9: \"2-x\" is not a stage range: N, A-B, A- or -B",
+            ),
+            (
+                "//@{ 1",
+                "//@{ -",
+                "server.rs.in:2: \"-\" is not a stage range: N, A-B, A- or -B",
+            ),
+            (
+                "//@| 2-",
+                "//@}\n//@| 2-",
+                "server.rs.in:5: `//@|` outside a `//@{` block",
+            ),
+            (
+                "//@}\n",
+                "//@}\n//@}\n",
+                "server.rs.in:7: `//@}` without its `//@{`",
+            ),
+            ("//@}\n", "", "server.rs.in:2: `//@{` without its `//@}`"),
+            (
+                "    //@end\n    //@note",
+                "    //@}\n    //@note",
+                "server.rs.in:20: `//@}` inside the stub of line 10: end the stub with `//@end` first",
+            ),
+            (
+                "    goodbye();\n",
+                "    goodbye();\n    //@{ 1-\n",
+                "server.rs.in:20: `//@end` inside the `//@{` block of line 19: close it with `//@}` first",
+            ),
+            (
+                "    //@end\n    //@end\n",
+                "    //@end\n    //@end\n    //@end\n",
+                "server.rs.in:21: `//@end` without its `//@stub`",
+            ),
+            (
+                "    //@end\n    //@end\n",
+                "    //@end\n",
+                "server.rs.in:10: `//@stub` without its `//@end`",
+            ),
+            (
+                "    //@solution\n    // Goodbye",
+                "    //@solution\n    //@solution\n    // Goodbye",
+                "server.rs.in:17: `//@solution` that follows no `//@stub` and its comment",
+            ),
+            (
+                "    //@solution\n    hello",
+                "    hello",
+                "server.rs.in:12: the stub of line 10 has `//` comment lines only before its `//@solution`",
+            ),
+            (
+                "    //@solution\n    // Goodbye",
+                "    //@note 3 Goodbye.\n    // Goodbye",
+                "server.rs.in:16: the stub of line 14 needs its `//@solution` before any other marker",
+            ),
+            (
+                "//@stub 2 ",
+                "//@stub two ",
+                "server.rs.in:10: `//@stub` needs an exercise number (N or N-), perhaps with a quoted message",
+            ),
+            (
+                "\"exercise 2: say hello\"",
+                "exercise 2: say hello",
+                "server.rs.in:10: `//@stub` needs an exercise number (N or N-), perhaps with a quoted message",
+            ),
+            (
+                "hello();\n",
+                "",
+                "server.rs.in:10: exercise 2's stub has no body to replace",
+            ),
+            (
+                "//@note 3 Exercise",
+                "//@note Exercise",
+                "server.rs.in:21: `//@note` needs an exercise number and a text",
+            ),
+            (
+                "//@arm 3- \"exercise",
+                "//@arm 3- exercise",
+                "server.rs.in:24: `//@arm` needs an exercise number (N or N-) and a quoted message",
+            ),
+            (
+                "Question::New => 2,",
+                "Question::New,",
+                "server.rs.in:24: `//@arm` stands on a line without `=>`",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert_eq!(mistake(from, to), expected, "{to:?} in place of {from:?}");
+        }
+        let cut_short = "//@stub 1\n// Exercise 1: the comment, and then nothing.\n";
         assert_eq!(
-            error.to_string(),
-            "server.rs.in:5: `//@stub` without its `//@end`"
+            render(cut_short, 1, Flavour::Exercises)
+                .unwrap_err()
+                .to_string(),
+            "server.rs.in:1: `//@stub` without its `//@solution`"
         );
     }
 }

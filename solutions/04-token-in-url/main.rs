@@ -250,8 +250,6 @@ async fn serve_socket(app: &App, socket: &mut Socket, identity: &Identity, mailb
             },
             frame = mailbox.next() => match frame {
                 Some(frame) => socket.send_queued(frame, mailbox).await,
-                // At shutdown every socket leaves at once, and the user_left
-                // frames can overflow a queue: that socket is still told the
                 None => return,
             },
         }

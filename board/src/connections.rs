@@ -134,10 +134,10 @@ async fn accept(
         // Frames are small and each one is read as it comes: without
         // TCP_NODELAY a frame written while an earlier one is unacknowledged
         // waits for the acknowledgement (Nagle's algorithm), up to a
-        // delayed-ACK timer of 40 ms. Measured with `checker bench`, 500
-        // sockets in one board, solution 10: fan-out p50 24 ms with Nagle,
-        // 7.2 ms without. A socket that cannot take the option still works,
-        // only slower.
+        // delayed-ACK timer of 40 ms, so in a burst of frames to one socket
+        // (a wave of joins, a busy board) each one can wait that long
+        // (book/src/what-it-costs.md#waiting-is-not-working-nagles-algorithm).
+        // A socket that cannot take the option still works, only slower.
         let _ = tcp.set_nodelay(true);
         let router = router_for(&tcp);
         connections.spawn(serve_connection(

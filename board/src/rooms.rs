@@ -22,8 +22,9 @@
 //! and each tab hears about the other.
 //!
 //! A broadcast is serialised once, into a [`Frame`] that every mailbox
-//! shares, not once per receiver: with 500 sockets in a board, one `typing`
-//! used to cost 499 deep copies of a JSON value and 499 serialisations.
+//! shares by reference: with 500 sockets in a board, one `typing` is one
+//! serialisation, not 499 copies of a JSON value and 499 serialisations
+//! (book/src/what-it-costs.md#serialising-once-per-broadcast).
 
 use std::{
     collections::HashMap,

@@ -46,13 +46,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// How many bytes a socket reads from the network at a time.
 ///
 /// The library's default is 128 KiB, and it zero-fills that whole buffer
-/// before every read attempt, including each one that finds nothing to
-/// read (a socket's task tries one every time it wakes, say to send a
-/// frame from the rooms). Measured with `checker bench`, 500 sockets in a
-/// board: 135 KiB of memory per idle socket and 45% of the server's CPU in
-/// `memset`; with 1 KiB, 8 KiB per socket and 8.6 µs instead of 29 µs per
-/// delivered frame. What clients send here is small; a larger message
-/// still arrives whole, the buffer grows for it.
+/// before every read attempt, including one that finds nothing to read, so
+/// a socket that has tried to read once keeps all of it resident. 1 KiB
+/// holds anything a client of this contract sends; a larger message still
+/// arrives whole, the buffer grows for it. What the small buffer saves per
+/// socket and per upgrade: book/src/what-it-costs.md#buffers-per-socket.
 pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// The upgrade settings every server wants besides the message size: the
@@ -61,10 +59,9 @@ pub const READ_BUFFER_BYTES: usize = 1024;
 ///
 /// Only the upgrade can set the buffer: once a socket exists, neither axum
 /// nor the library lets board change it, so a server that does not call
-/// this keeps 128 KiB per socket. Measured with `checker bench`, 500
-/// sockets in one board, solution 10 (release, median of 3 runs): 135 KiB
-/// of memory per idle socket and 250 µs of CPU per upgrade without it,
-/// 8.8 KiB and 161 µs with it.
+/// this keeps 128 KiB per socket, and each of its upgrades pays for the
+/// kernel handing over those pages
+/// (book/src/what-it-costs.md#buffers-per-socket).
 pub fn small_buffers(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade.read_buffer_size(READ_BUFFER_BYTES)
 }
@@ -80,9 +77,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most frames from the rooms that [`Socket::send_queued`] puts into
 /// one write. Sixteen `user_typing` frames are about 1.3 KiB: enough that
-/// the write's cost is shared sixteen ways, and a buffer the library keeps
-/// for the socket's lifetime (it never shrinks) stays small. With 64, an
-/// idle socket kept 7 KiB more after a burst of joins.
+/// the write's cost is shared sixteen ways, and few enough that the
+/// library's write buffer, which keeps the largest size it reached for the
+/// socket's lifetime, stays small after a burst of joins
+/// (book/src/what-it-costs.md#several-frames-in-one-write).
 const FRAMES_PER_WRITE: usize = 16;
 
 /// The close code for a frame that breaks RFC 6455.
@@ -157,13 +155,12 @@ pub struct Socket {
 /// to send, a timer. Each time, `select!` polls every branch, `recv` with
 /// the others, and a read attempt is not cheap: the library zero-fills its
 /// whole read buffer first (128 KiB unless the upgrade asked for less,
-/// see [`small_buffers`]), then finds nothing to read. Every frame a
-/// socket delivered for the rooms cost two such attempts: one when the
-/// frame woke the task, one when the loop came round again.
-///
-/// Measured with `checker bench`, 500 sockets in one board, release
-/// builds, median of 3 runs: server CPU per delivered frame 26.6 µs
-/// before, 12.5 µs with this (solution 10); 26.4 and 12.1 µs (solution 7).
+/// see [`small_buffers`]), then finds nothing to read. Reading on every
+/// wake would cost each frame a socket delivers for the rooms two such
+/// attempts: one when the frame wakes the task, one when the loop comes
+/// round again. With the flag, a wake for anything but the connection
+/// costs no read at all; what that saves per delivered frame:
+/// book/src/what-it-costs.md#reading-only-when-there-is-something-to-read.
 /// It does not change the memory per socket: the first read still fills
 /// the buffer once.
 struct ReadSignal {
@@ -343,11 +340,10 @@ impl Socket {
     /// A write is a system call, and on this path it is most of what a
     /// frame costs: several frames queued for one socket go out for the
     /// price of one. A frame never waits for company; only what has
-    /// already arrived is taken along. Measured with `checker bench`, 500
-    /// sockets in one board, rounds of eight `typing` at once, solution 10
-    /// (median of 3 runs): 8.0 µs of CPU per delivered frame with one write
-    /// each, 2.9 µs with this. One `typing` at a time it changes nothing:
-    /// no second frame is ever waiting.
+    /// already arrived is taken along. So this pays when frames reach a
+    /// socket faster than it writes them, as when several people type at
+    /// once, and changes nothing when they come one at a time: no second
+    /// frame is waiting (book/src/what-it-costs.md#several-frames-in-one-write).
     pub async fn send_queued(&mut self, first: Frame, mailbox: &mut Mailbox) {
         if self.stalled {
             return;

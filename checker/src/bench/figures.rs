@@ -1,4 +1,5 @@
-//! The bench's results: the five figures issue 16 asks for, worked out from
+//! The bench's results: the five figures of the table in
+//! book/src/what-it-costs.md#measuring-your-own-server, worked out from
 //! the raw readings, and printed as text for a person or as one JSON
 //! document for a script (`scripts/plot-bench.py` reads it).
 //!

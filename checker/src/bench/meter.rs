@@ -8,9 +8,9 @@
 //!
 //! CPU time comes from `clock_gettime` on each process's CPU-time clock
 //! (`clock_getcpuclockid`), not from `utime + stime` in `/proc/PID/stat`:
-//! those are counted in clock ticks of 10 ms, and 500 upgrades at the
-//! target of 150 µs are 75 ms, under eight ticks. The clock is the same
-//! accounting (every thread, live or exited) in nanoseconds.
+//! those are counted in clock ticks of 10 ms, and 500 upgrades at 150 µs
+//! each are 75 ms, under eight ticks. The clock is the same accounting
+//! (every thread, live or exited) in nanoseconds.
 
 use std::fs;
 use std::time::Duration;

@@ -328,14 +328,15 @@ impl Socket {
     /// already serialised. A client that has gone away cannot be told
     /// anything, so a failed send is not an error: the next `recv` returns
     /// `None` and the socket's task ends. The same goes for a client that
-    /// has stopped reading (see [`SEND_TIMEOUT`]).
+    /// has stopped reading: a write that does not finish in time marks the
+    /// socket stalled.
     pub async fn send_json(&mut self, frame: &impl JsonText) {
         self.send(Message::Text(frame.json_text())).await;
     }
 
     /// Sends `first`, a frame from the rooms, together with the frames
-    /// already waiting behind it in `mailbox` (at most
-    /// [`FRAMES_PER_WRITE`] in all), in one write to the network.
+    /// already waiting behind it in `mailbox` (up to a bound), in one write
+    /// to the network.
     ///
     /// A write is a system call, and on this path it is most of what a
     /// frame costs: several frames queued for one socket go out for the

@@ -18,9 +18,8 @@ use futures_util::StreamExt;
 use crate::cargo::{self, Flavour};
 use crate::course::{self, EXERCISES, Exercise};
 use crate::exit_status::USAGE;
-use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
+use crate::graded::{ExerciseReport, Graded, RowResult, Subject, Totals};
 use crate::plan::{self, graded_rows};
-use crate::report::by_hand::Commands;
 use crate::report::machine::{self, Format};
 use crate::report::summary::Summary;
 use crate::report::text::{self, Style};
@@ -190,18 +189,15 @@ async fn grade_one(
         exercise,
         row_count: rows.len(),
         graded: Graded::PassedBefore,
-        source: flavour.source(exercise),
-        stub: stub(flavour, exercise),
-        commands: Some(Commands::built(flavour, exercise)),
-        students_own: flavour == Flavour::Exercises && args.server_cmd.is_none(),
+        subject: Subject::Built(flavour),
         binary: None,
         complete: args.rows.is_empty(),
     };
+    let mut source = flavour.source(exercise);
     let program = match &args.server_cmd {
         Some(command) => {
-            report.source = format!("server: sh -c {command:?}");
-            report.stub = None;
-            report.commands = Some(Commands::shell(command, exercise));
+            source = format!("server: sh -c {command:?}");
+            report.subject = Subject::Shell(command.clone());
             Program::Shell(command.clone())
         }
         None => match cargo::build(flavour, exercise).await {
@@ -220,7 +216,7 @@ async fn grade_one(
     };
     let style = Style::of(&report, args.verbose);
     if text {
-        text::print_heading(exercise, &report.source);
+        text::print_heading(exercise, &source);
     }
     let env = Arc::new(RunEnv::new(program, run));
     let results = grade(env, rows, |result| {
@@ -237,11 +233,6 @@ async fn grade_one(
         text::print_count(&report.totals());
     }
     Ok(report)
-}
-
-/// The student's stub file, named in the hints of the exercise's own rows.
-fn stub(flavour: Flavour, exercise: &Exercise) -> Option<(u8, String)> {
-    (flavour == Flavour::Exercises).then(|| (exercise.number, flavour.source(exercise)))
 }
 
 /// Grades rows on one program, calling `each` with every result in table
@@ -305,10 +296,7 @@ async fn grade_course(args: &GradeArgs, run: &Arc<Run>, text: bool) -> Vec<Exerc
                 exercise,
                 row_count,
                 graded,
-                source: flavour.source(exercise),
-                stub: stub(flavour, exercise),
-                commands: Some(Commands::built(flavour, exercise)),
-                students_own: flavour == Flavour::Exercises,
+                subject: Subject::Built(flavour),
                 binary,
                 complete,
             }

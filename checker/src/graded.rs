@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cargo::Flavour;
 use crate::course::Exercise;
 use crate::failure::Failure;
 use crate::issued::Issued;
-use crate::report::by_hand::Commands;
 use crate::rows::Row;
 
 /// The outcome of one row.
@@ -49,6 +49,17 @@ pub(crate) enum Graded {
     PassedBefore,
 }
 
+/// What was graded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// An exercise or a solution the checker built from this workspace.
+    Built(Flavour),
+    /// A server started by `--server-cmd` with this shell command.
+    Shell(String),
+    /// The two rows of an attack lab.
+    AttackLab,
+}
+
 /// One exercise (or one attack lab) graded: which program, and what came
 /// of its rows.
 pub(crate) struct ExerciseReport {
@@ -56,17 +67,7 @@ pub(crate) struct ExerciseReport {
     /// How many rows were (or, not built, would have been) graded.
     pub row_count: usize,
     pub graded: Graded,
-    /// The file the program was built from, or the command that ran it.
-    pub source: String,
-    /// `(exercise number, stub file)` when the student's own stubs were
-    /// graded, for the hints of that exercise's rows.
-    pub stub: Option<(u8, String)>,
-    /// How the student starts the graded server and grades it again, for
-    /// the command that ends each failed row.
-    pub commands: Option<Commands>,
-    /// The student's own exercise, built by the checker: its outcome is
-    /// the student's progress.
-    pub students_own: bool,
+    pub subject: Subject,
     /// The binary that was graded (for the progress, which remembers which
     /// build passed).
     pub binary: Option<PathBuf>,
@@ -76,6 +77,12 @@ pub(crate) struct ExerciseReport {
 }
 
 impl ExerciseReport {
+    /// The student's own exercise, built by the checker: its outcome is
+    /// the student's progress.
+    pub(crate) fn students_own(&self) -> bool {
+        self.subject == Subject::Built(Flavour::Exercises)
+    }
+
     /// The results of the rows that ran (none when it did not build or
     /// was skipped).
     pub(crate) fn results(&self) -> &[RowResult] {

@@ -112,7 +112,7 @@ pub(crate) fn passed_before(exercise: &Exercise, binary: &Path) -> bool {
 /// what `list` shows and costs a regrade, so it is not reported.
 pub(crate) fn record(reports: &[ExerciseReport]) {
     let mut all = entries(&std::fs::read_to_string(path()).unwrap_or_default());
-    for report in reports.iter().filter(|report| report.students_own) {
+    for report in reports.iter().filter(|report| report.students_own()) {
         let entry = match (&report.graded, report.first_failure()) {
             (Graded::DidNotCompile(_), _) => Entry {
                 status: Status::DidNotCompile,

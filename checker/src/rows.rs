@@ -14,7 +14,7 @@
 
 use futures_util::future::BoxFuture;
 
-use crate::checks::ctx::Ctx;
+use crate::ctx::Ctx;
 use crate::failure::Failure;
 
 /// A row's check: it gets the row's context and says what went wrong.

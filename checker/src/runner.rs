@@ -9,8 +9,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::checks::ctx::Ctx;
 use crate::client::Transcript;
+use crate::ctx::Ctx;
 use crate::failure::Failure;
 use crate::graded::RowResult;
 use crate::issued::Issued;

@@ -6,8 +6,7 @@
 //! the description and the command are both derived from that, so they
 //! cannot disagree and no row writes its own command.
 
-use crate::client::request::Request;
-use crate::client::upgrade::Upgrade;
+use crate::request::{Request, Upgrade};
 
 /// A row's request: its description and, when it can be redone by hand,
 /// what redoes it.

@@ -32,7 +32,7 @@ use crate::course::{self, Exercise};
 use crate::exit_status::USAGE;
 use crate::failure::Failure;
 use crate::grade;
-use crate::graded::{ExerciseReport, Graded, RowResult, Totals};
+use crate::graded::{ExerciseReport, Graded, RowResult, Subject, Totals};
 use crate::report::machine::{self, Format};
 use crate::report::text::{self, Style};
 use crate::rows::Row;
@@ -211,10 +211,7 @@ pub async fn run(args: &AttackArgs) -> u8 {
         exercise: lab.exercise(),
         row_count: lab.rows.len(),
         graded,
-        source: lab.source(flavour),
-        stub: None,
-        commands: None,
-        students_own: false,
+        subject: Subject::AttackLab,
         binary: None,
         complete: true,
     };

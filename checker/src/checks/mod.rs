@@ -7,8 +7,6 @@
 //! authenticated socket). Each helper fails with the evidence a report needs,
 //! so a check reads as the list of steps the contract (the book's appendix) describes.
 
-pub(crate) mod ctx;
-
 pub(crate) mod bearer;
 pub(crate) mod close;
 pub(crate) mod cluster;
@@ -44,8 +42,8 @@ use crate::client::{Request, Response};
 use crate::failure::Failure;
 use crate::sent::Sent;
 
+pub(crate) use crate::ctx::Ctx;
 pub(crate) use crate::users::{ALICE, BOB, CAROL, User, member, other_member, unknown_secret};
-pub(crate) use ctx::Ctx;
 
 /// The contract gives a server 1 s to close the sockets of an ended
 /// session; the rest is the checker's own scheduling slack.

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::limits::{FRAME_LIMIT, QUIET_LIMIT, probe, probe_answer};
-use super::words::{close_text, seconds};
 use super::ws::{Event, Ws};
 use crate::failure::{Failure, Hint};
 use crate::json::matches;
+use crate::words::{close_text, seconds};
 
 impl Ws {
     /// The next frame must be JSON matching `expected` (extra fields allowed).

@@ -8,10 +8,10 @@ use serde_json::Value;
 use tokio::time::timeout;
 
 use super::limits::REQUEST_LIMIT;
-use super::request::Request;
-use super::words::shorten;
 use crate::failure::Failure;
 use crate::json::matches;
+use crate::request::Request;
+use crate::words::shorten;
 
 impl Request {
     /// Sends the request on a connection of its own (no pooling: a pooled

@@ -7,28 +7,24 @@
 //! the whole exchange. Every wait is bounded: a request or an upgrade gets
 //! [`REQUEST_LIMIT`], a frame [`FRAME_LIMIT`] unless a row says otherwise.
 //!
-//! What a row sends is plain data ([`request`], [`upgrade`]) that the
-//! report reads too; `http` sends a request, `ws` holds the WebSocket
+//! What a row sends is plain data ([`crate::request`]) that the report
+//! reads too; `http` sends a request, `ws` holds the WebSocket
 //! client and its event model, `expect` what a row expects of a socket's
-//! next frames, [`limits`] the bounds every wait shares and [`words`] how
-//! the client words what it saw.
+//! next frames, [`limits`] the bounds every wait shares and [`crate::words`]
+//! how the client words what it saw.
 
 mod expect;
 mod http;
 pub(crate) mod limits;
-pub(crate) mod request;
 mod transcript;
-pub(crate) mod upgrade;
-pub(crate) mod words;
 mod ws;
 
+pub(crate) use crate::request::{Request, Upgrade};
+pub(crate) use crate::words::{seconds, shorten};
 pub(crate) use expect::Symptom;
 pub(crate) use http::Response;
 pub(crate) use limits::{FRAME_LIMIT, REQUEST_LIMIT, probe, probe_answer};
-pub(crate) use request::Request;
 pub(crate) use transcript::Transcript;
-pub(crate) use upgrade::Upgrade;
-pub(crate) use words::{seconds, shorten};
 pub(crate) use ws::{Event, Ws};
 
 #[cfg(test)]

@@ -35,10 +35,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::limits::{FRAME_LIMIT, REQUEST_LIMIT};
 use super::transcript::Transcript;
-use super::upgrade::Upgrade;
-use super::words::{close_text, seconds, shorten};
 use crate::failure::Failure;
+use crate::request::Upgrade;
 use crate::sent::{Redo, Sent, Socket};
+use crate::words::{close_text, seconds, shorten};
 
 /// The request line of a socket (`alice: GET /ws..., then sent ...`) and
 /// what redoes it: `frames` are the first text frame and the last frame

@@ -7,8 +7,8 @@
 //! that cookie into a shell variable. A secret the checker made up is sent
 //! as it was.
 
-use crate::client::request::Request;
 use crate::issued::{Credential, Issued};
+use crate::request::Request;
 use crate::sent::Socket;
 use crate::users::{ALICE, BOB, CAROL};
 

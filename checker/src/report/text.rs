@@ -11,9 +11,10 @@
 
 use std::io::Write;
 
+use crate::cargo::Flavour;
 use crate::course::Exercise;
 use crate::failure::Failure;
-use crate::graded::{ExerciseReport, RowResult, Totals};
+use crate::graded::{ExerciseReport, RowResult, Subject, Totals};
 use crate::plan::ROWS;
 
 use super::by_hand::{self, Commands};
@@ -33,12 +34,23 @@ pub(crate) struct Style {
 
 impl Style {
     /// The style of `report`'s rows; `verbose` also shows passing rows'
-    /// frames.
+    /// frames. The student's own exercise points its rows' hints at its
+    /// stub file; a built or shell-started server ends each failed row
+    /// with the commands that redo it.
     pub(crate) fn of(report: &ExerciseReport, verbose: bool) -> Style {
+        let exercise = report.exercise;
+        let stub = report
+            .students_own()
+            .then(|| (exercise.number, Flavour::Exercises.source(exercise)));
+        let commands = match &report.subject {
+            Subject::Built(flavour) => Some(Commands::built(*flavour, exercise)),
+            Subject::Shell(command) => Some(Commands::shell(command, exercise)),
+            Subject::AttackLab => None,
+        };
         Style {
             verbose,
-            stub: report.stub.clone(),
-            commands: report.commands.clone(),
+            stub,
+            commands,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! How the client words what it saw: long text cut short, durations, close
-//! frames.
+//! How the checker words what it saw: long text cut short, durations,
+//! close frames.
 
 use std::time::Duration;
 

@@ -28,6 +28,9 @@ pub struct Ctx {
     main: Option<(Arc<Server>, PathBuf)>,
     /// The secrets the row's servers gave it, for the report's commands.
     issued: Issued,
+    /// Sessions of logins made before the row, by username, for the row's
+    /// first [`Ctx::session`] of each user (see [`crate::signed_in`]).
+    kept_sessions: Mutex<Vec<(&'static str, String)>>,
 }
 
 impl Ctx {
@@ -43,6 +46,7 @@ impl Ctx {
             servers,
             main: None,
             issued,
+            kept_sessions: Mutex::default(),
         }
     }
 
@@ -167,37 +171,48 @@ impl Ctx {
     /// Logs `user` in on the server at `port` (`POST /api/login`) and
     /// returns the session id from its cookie.
     pub async fn login_on(&self, port: u16, user: &User) -> Result<String, Failure> {
-        let request = Request::post("/api/login")
-            .json(&json!({"username": user.username, "password": user.password}));
-        let response = request.send(port).await?;
-        let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
-        if !response.is(200, &json!({"user": user.json()})) {
-            return Err(Failure::new(&request, expected, response.describe()));
-        }
-        match session_cookie(response.headers_named("set-cookie")) {
-            Some(cookie) if !cookie.value.is_empty() => {
-                self.issued
-                    .remember(&cookie.value, Credential::Session, user.username);
-                Ok(cookie.value)
-            }
-            _ => Err(Failure::new(
-                &request,
-                expected,
-                format!(
-                    "{} without a `Set-Cookie: session=...` header",
-                    response.describe()
-                ),
-            )),
-        }
+        let session = log_in(port, user).await?;
+        self.issued
+            .remember(&session, Credential::Session, user.username);
+        Ok(session)
+    }
+
+    /// Logs `user` in on the row's server.
+    pub async fn login(&self, user: &User) -> Result<String, Failure> {
+        self.login_on(self.port(), user).await
+    }
+
+    /// A session of `user` on the row's server: on a row set up signed in
+    /// ([`crate::rows::Setup::SignedIn`]), the first time for each user, the
+    /// session kept from a login before the row (its transcript says so);
+    /// otherwise a login. For rows about what comes after a login.
+    pub async fn session(&self, user: &User) -> Result<String, Failure> {
+        let kept = {
+            let mut kept = self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner());
+            kept.iter()
+                .position(|(username, _)| *username == user.username)
+                .map(|at| kept.swap_remove(at).1)
+        };
+        let Some(session) = kept else {
+            return self.login(user).await;
+        };
+        self.transcript.push(format!(
+            "{}: the session of a login before this row (kept in the database file this server started on)",
+            user.username
+        ));
+        self.issued
+            .remember(&session, Credential::Session, user.username);
+        Ok(session)
+    }
+
+    /// Gives the row the sessions kept for it before it ran, one per user.
+    pub(crate) fn keep_sessions(&self, sessions: Vec<(&'static str, String)>) {
+        *self.kept_sessions.lock().unwrap_or_else(|p| p.into_inner()) = sessions;
     }
 
     /// Records a token or ticket the server gave for `session`.
     pub fn issued_for_session(&self, secret: &str, kind: Credential, session: &str) {
         self.issued.remember_for_session(secret, kind, session);
-    }
-
-    pub async fn login(&self, user: &User) -> Result<String, Failure> {
-        self.login_on(self.port(), user).await
     }
 
     /// Issues an API token for the session.
@@ -221,9 +236,9 @@ impl Ctx {
         }
     }
 
-    /// Logs `user` in and returns a fresh API token.
+    /// A fresh API token for a [`Ctx::session`] of `user`.
     pub async fn token_for(&self, user: &User) -> Result<String, Failure> {
-        let session = self.login(user).await?;
+        let session = self.session(user).await?;
         self.issue_token(&session).await
     }
 
@@ -244,10 +259,10 @@ impl Ctx {
         Ok(ws)
     }
 
-    /// Logs `user` in and opens an authenticated cookie socket labelled with
-    /// the username.
+    /// Opens an authenticated cookie socket on a [`Ctx::session`] of `user`,
+    /// labelled with the username.
     pub async fn cookie_socket(&self, user: &User) -> Result<Ws, Failure> {
-        let session = self.login(user).await?;
+        let session = self.session(user).await?;
         self.authenticated(user.username, Upgrade::cookie(&session), user)
             .await
     }
@@ -308,6 +323,29 @@ impl Ctx {
             Err(error) => error.to_string(),
         };
         Err(Failure::new(shown, expected, error))
+    }
+}
+
+/// Logs `user` in on the server at `port` (`POST /api/login`) and returns
+/// the session id from its cookie.
+pub(crate) async fn log_in(port: u16, user: &User) -> Result<String, Failure> {
+    let request = Request::post("/api/login")
+        .json(&json!({"username": user.username, "password": user.password}));
+    let response = request.send(port).await?;
+    let expected = format!("200 {{\"user\":{}}} with a session cookie", user.json());
+    if !response.is(200, &json!({"user": user.json()})) {
+        return Err(Failure::new(&request, expected, response.describe()));
+    }
+    match session_cookie(response.headers_named("set-cookie")) {
+        Some(cookie) if !cookie.value.is_empty() => Ok(cookie.value),
+        _ => Err(Failure::new(
+            &request,
+            expected,
+            format!(
+                "{} without a `Set-Cookie: session=...` header",
+                response.describe()
+            ),
+        )),
     }
 }
 

@@ -242,13 +242,16 @@ pub(crate) async fn grade(
     rows: Vec<&'static Row>,
     mut each: impl FnMut(&RowResult),
 ) -> Vec<RowResult> {
-    if let Err(failure) = runner::preflight(&env).await {
-        let results = runner::not_started(&rows, failure);
-        results.iter().for_each(&mut each);
-        return results;
-    }
+    let signed_in = match runner::preflight(&env, &rows).await {
+        Ok(signed_in) => signed_in,
+        Err(failure) => {
+            let results = runner::not_started(&rows, failure);
+            results.iter().for_each(&mut each);
+            return results;
+        }
+    };
     let mut results = Vec::new();
-    runner::run_rows(env, rows, |result| {
+    runner::run_rows(env, rows, signed_in, |result| {
         each(&result);
         results.push(result);
     })

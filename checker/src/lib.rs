@@ -33,6 +33,7 @@ mod run_env;
 mod runner;
 mod sent;
 mod server;
+mod signed_in;
 mod users;
 mod watch;
 mod words;

@@ -25,6 +25,12 @@ pub type Check = fn(Ctx) -> BoxFuture<'static, Result<(), Failure>>;
 pub enum Setup {
     /// A fresh server on a fresh database, with these extra settings.
     Server(&'static [(&'static str, &'static str)]),
+    /// A fresh server with these extra settings, started on a copy of a
+    /// database where alice, bob and carol logged in before the rows ran:
+    /// the row's [`Ctx::session`] of each user is that kept session, the
+    /// first time, instead of a login (see [`crate::signed_in`]). For rows
+    /// about what comes after a login, not about the login itself.
+    SignedIn(&'static [(&'static str, &'static str)]),
     /// The check starts (and restarts, or expects to fail) its servers itself.
     OwnServers,
 }
@@ -64,12 +70,14 @@ macro_rules! check_fn {
 
 pub const FRESH: Setup = Setup::Server(&[]);
 
+pub const SIGNED_IN: Setup = Setup::SignedIn(&[]);
+
 impl Setup {
     /// The settings of the server the runner starts; none for a row that
     /// starts its own.
     pub fn settings(&self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Setup::Server(settings) => settings,
+            Setup::Server(settings) | Setup::SignedIn(settings) => settings,
             Setup::OwnServers => &[],
         }
     }

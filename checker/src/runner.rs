@@ -1,7 +1,8 @@
 //! Running the rows of one graded exercise.
 //!
-//! Every row gets servers of its own on fresh database files, so rows are
-//! independent and can run side by side, also rows of different exercises
+//! Every row gets servers of its own on database files of its own (fresh,
+//! or a copy of one where the seeded users are logged in: see
+//! [`crate::signed_in`]), so rows are independent and can run side by side, also rows of different exercises
 //! (as many at once as the run has row slots: see [`RunEnv`]); results are
 //! still delivered in table order. After a row, its servers are diagnosed
 //! (crashed, panicked, hung) and killed, whatever the check did.
@@ -17,6 +18,7 @@ use crate::issued::Issued;
 use crate::rows::{Row, Setup};
 use crate::run_env::RunEnv;
 use crate::server::{Server, start};
+use crate::signed_in::SignedIn;
 
 /// A row that takes longer than this is stopped and reported as hung; the
 /// longest rows (expiry, shutdown) need a few seconds.
@@ -24,12 +26,26 @@ const ROW_LIMIT: Duration = Duration::from_secs(30);
 
 /// Starts one server to see whether the program starts at all, so that a
 /// server that never prints its listening line is reported once, not once
-/// per row. Returns the failure to report.
-pub(crate) async fn preflight(env: &RunEnv) -> Result<(), Failure> {
-    match start(&env.launch(&env.fresh_database(), &[])).await {
+/// per row. When some of `rows` are set up signed in, the seeded users are
+/// then logged in on that server for them. Returns the failure to report.
+pub(crate) async fn preflight(
+    env: &RunEnv,
+    rows: &[&'static Row],
+) -> Result<Option<Arc<SignedIn>>, Failure> {
+    let database = env.fresh_database();
+    match start(&env.launch(&database, &[])).await {
         Ok(server) => {
-            server.discard().await;
-            Ok(())
+            if rows
+                .iter()
+                .any(|row| matches!(row.setup, Setup::SignedIn(_)))
+            {
+                Ok(SignedIn::prepare(env, server, &database)
+                    .await
+                    .map(Arc::new))
+            } else {
+                server.discard().await;
+                Ok(None)
+            }
         }
         Err(failure) => Err(failure
             .into_row_failure("start the server with PORT=0 and a fresh DATABASE_PATH".to_owned())),
@@ -65,11 +81,17 @@ pub(crate) fn not_started(rows: &[&'static Row], failure: Failure) -> Vec<RowRes
 pub(crate) async fn run_rows(
     env: Arc<RunEnv>,
     rows: Vec<&'static Row>,
+    signed_in: Option<Arc<SignedIn>>,
     mut each: impl FnMut(RowResult),
 ) {
     let tasks: Vec<_> = rows
         .into_iter()
-        .map(|row| (row, tokio::spawn(run_row(env.clone(), row))))
+        .map(|row| {
+            (
+                row,
+                tokio::spawn(run_row(env.clone(), row, signed_in.clone())),
+            )
+        })
         .collect();
     for (row, task) in tasks {
         each(match task.await {
@@ -86,7 +108,11 @@ pub(crate) async fn run_rows(
     }
 }
 
-async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
+async fn run_row(
+    env: Arc<RunEnv>,
+    row: &'static Row,
+    signed_in: Option<Arc<SignedIn>>,
+) -> RowResult {
     let _slot = env.row_slot().await;
     let started = Instant::now();
     let transcript = Transcript::default();
@@ -99,8 +125,18 @@ async fn run_row(env: Arc<RunEnv>, row: &'static Row) -> RowResult {
         issued.clone(),
     );
     let outcome = async {
-        if let Setup::Server(settings) = row.setup {
+        if let Setup::Server(settings) | Setup::SignedIn(settings) = row.setup {
             let database = env.fresh_database();
+            if let (Setup::SignedIn(_), Some(kept)) = (row.setup, &signed_in) {
+                kept.copy_to(&database).map_err(|error| {
+                    Failure::new(
+                        format!("copy the signed-in database to {}", database.display()),
+                        "a copy",
+                        error.to_string(),
+                    )
+                })?;
+                ctx.keep_sessions(kept.sessions());
+            }
             let server = ctx.start(&database, settings).await?;
             ctx.set_main(server, database);
         }

@@ -43,7 +43,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "removed from board-1, your listening client still hears Bob type there on a server that re-checks only on messages",
         book: "long-lived.md#break-it-first-the-silent-listener",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In attacks/silent-listener/main.rs, open a cookie socket with SESSION_COOKIE, join board-1, then only read: print every text frame, and the close code when the socket closes.",
         check: check!(hears),
     },
@@ -53,7 +53,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "against exercise 9, your listening client is closed 4003 within 2 x PING_INTERVAL_MS + 1 s of its removal",
         book: "long-lived.md#the-socket-that-only-listens",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, at every ping tick, call recheck_listener; there, read the memberships of the socket's boards afresh and end the socket as Forbidden (4003) when one is gone.",
         check: check!(stopped),
     },
@@ -104,7 +104,7 @@ fn failure(got: &str) -> Failure {
 
 /// The steps both rows run; what the client printed decides the fate.
 async fn listen(ctx: &Ctx) -> Result<Fate, Failure> {
-    let session = ctx.login(&ALICE).await?;
+    let session = ctx.session(&ALICE).await?;
     let board = format!("ws://127.0.0.1:{}/ws", ctx.port());
     let cookie = format!("session={session}");
     let mut client = Client::start(ctx, &[("BOARD_WS", board), ("SESSION_COOKIE", cookie)])?;

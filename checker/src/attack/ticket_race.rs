@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::client::{Client, is_frame};
 use crate::checks::{ALICE, Ctx, ensure, tickets};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// The whole client run: two upgrades and their first frames.
 const CLIENT_LIMIT: Duration = Duration::from_secs(10);
@@ -32,7 +32,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "your client gets two authenticated sockets from one ticket on a server that checks, then uses up",
         book: "tickets.md#break-it-first-the-ticket-race",
-        setup: Setup::Server(&[RACY_SERVER]),
+        setup: Setup::SignedIn(&[RACY_SERVER]),
         hint: "In attacks/ticket-race/main.rs, open both upgrades with the same ticket at the same time (start both before awaiting either) and print the first frame of each.",
         check: check!(wins),
     },
@@ -42,7 +42,7 @@ pub static ROWS: &[Row] = &[
         retired_after: None,
         name: "against exercise 8's one statement, your client gets one authenticated socket, not two",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, find and use up the ticket in one statement the database runs atomically (a DELETE ... RETURNING, say), not a read followed by a write.",
         check: check!(stopped),
     },
@@ -75,7 +75,7 @@ pub async fn stopped(ctx: Ctx) -> Result<(), Failure> {
 /// Mints a ticket for Alice, runs the client on it, and counts the
 /// authenticated frames it printed; with the client's panic, if any.
 async fn race(ctx: &Ctx) -> Result<(String, usize, Option<String>), Failure> {
-    let session = ctx.login(&ALICE).await?;
+    let session = ctx.session(&ALICE).await?;
     let ticket = tickets::mint(ctx, &session).await?;
     let board = format!("ws://127.0.0.1:{}/ws", ctx.port());
     let mut client = Client::start(ctx, &[("BOARD_WS", board), ("TICKET", ticket)])?;

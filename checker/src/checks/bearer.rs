@@ -10,7 +10,7 @@ use super::origin::BROWSER_AUTHORIZATION;
 use super::{Ctx, ensure, member, other_member, unknown_secret};
 use crate::client::Upgrade;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -20,7 +20,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "Authorization: Bearer <token> authenticates the token's user (scheme in any case)",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_bearer, accept the Bearer scheme in any letter case and look the token up like a URL token.",
         check: check!(ok),
     },
@@ -30,7 +30,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a Bearer header with a wrong or empty token gets 401 with WWW-Authenticate: Bearer, no upgrade",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In bearer_refusal, answer 401 {\"error\":\"Invalid token\"} with WWW-Authenticate: Bearer; upgrade sends it, before any socket, whenever authenticate_bearer finds no user, whatever cookie comes with the header.",
         check: check!(invalid),
     },
@@ -40,7 +40,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a Basic or Negotiate Authorization header is not a bearer attempt: the session cookie beside it authenticates",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_bearer, only the Bearer scheme (in any letter case) is a bearer attempt; a header of another scheme is credentials a browser added by itself, so the upgrade goes on with the cookie, never a 401.",
         check: check!(basic_ignored),
     },
@@ -50,7 +50,7 @@ pub(crate) async fn ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
     let token = ctx.token_for(user).await?;
     // The other member's cookie rides along: the header decides.
-    let cookie = ctx.login(other_member(user)).await?;
+    let cookie = ctx.session(other_member(user)).await?;
     for scheme in ["Bearer", "bearer"] {
         ctx.authenticated(
             user.username,
@@ -66,7 +66,7 @@ pub(crate) async fn ok(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     // The session cookie rides along: a bad bearer header never falls back
     // to it.
     let headers = [format!("Bearer {}", unknown_secret()), "Bearer ".to_owned()];
@@ -95,7 +95,7 @@ pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn basic_ignored(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     for authorization in BROWSER_AUTHORIZATION {
         ctx.authenticated(
             user.username,

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{Ctx, member};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -14,7 +14,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a client close 1000 is answered with close 1000",
         book: "close-codes.md#normal-closure",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In finish, answer ClientClosed (the client's close frame) with close 1000 instead of dropping the connection.",
         check: check!(normal_close),
     },
@@ -24,7 +24,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a message over 64 KiB closes 1009",
         book: "close-codes.md#messages-too-big",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "The upgrade caps messages at 65,536 bytes and the loop turns a bigger one into TooBig; in finish, close it 1009.",
         check: check!(too_big),
     },

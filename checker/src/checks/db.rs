@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{ALICE, BOB, Ctx, ensure};
 use crate::client::Request;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 use crate::sent::Sent;
 
 /// The rows this module grades, in the order they are reported.
@@ -25,7 +25,7 @@ pub(crate) static ROWS: &[Row] = &[Row {
     retired_after: None,
     name: "while the database is locked, a login and a ticket get 503 Database busy; once released, logins work and no session was lost",
     book: "under-attack.md#when-the-database-fails",
-    setup: FRESH,
+    setup: SIGNED_IN,
     hint: "board answers a locked database 503 {\"error\":\"Database busy\"} in the exercises; a server of your own waits a bounded time for SQLite's lock (a busy timeout) and turns SQLITE_BUSY into that answer, never a panic or a hang.",
     check: check!(locked),
 }];
@@ -61,7 +61,7 @@ impl Drop for Lock {
 }
 
 pub(crate) async fn locked(ctx: Ctx) -> Result<(), Failure> {
-    let session = ctx.login(&ALICE).await?;
+    let session = ctx.session(&ALICE).await?;
     let database = ctx.database().to_owned();
     let locking = format!(
         "BEGIN EXCLUSIVE on {} from another connection",

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{CLOSE_LIMIT, Ctx, User, ensure, member, unix_now};
 use crate::client::{Upgrade, Ws};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// The session TTL of the rows that wait for a session to expire while its
 /// sockets are open (see [`short_login`]).
@@ -21,7 +21,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an expired session gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_cookie, a session that is found but past its expires_at is SessionExpired, not UnknownSession; Rejection::answer gives it {\"error\":\"Session expired\"} and close 4002.",
         check: check!(expired_at_connect),
     },
@@ -41,7 +41,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a session expired 59 minutes ago still gets Session expired and close 4002",
         book: "close-codes.md#expired-sessions",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_cookie, every session that is found but expired is SessionExpired, however long ago it expired (board never purges them); a server of your own keeps expired sessions for at least an hour.",
         check: check!(expired_hour_ago),
     },
@@ -72,7 +72,7 @@ pub(crate) async fn expired_hour_ago(ctx: Ctx) -> Result<(), Failure> {
 /// the cookie upgrade to be answered Session expired and 4002.
 async fn expired_ago(ctx: Ctx, seconds: i64) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let past = unix_now() as i64 - seconds;
     let changed = ctx
         .sql(
@@ -100,7 +100,7 @@ async fn expired_ago(ctx: Ctx, seconds: i64) -> Result<(), Failure> {
 pub(super) async fn short_login(ctx: &Ctx, user: &User) -> Result<String, Failure> {
     let into_second = unix_now().fract();
     tokio::time::sleep(Duration::from_secs_f64(1.0 - into_second + 0.02)).await;
-    ctx.login(user).await
+    ctx.session(user).await
 }
 
 /// `ws`, a socket of `user`'s session, must be closed 4002 once the clock
@@ -156,7 +156,7 @@ async fn login_expires_at(
     ctx.set_main(server, database);
     let user = member();
     let before = unix_now().floor() as i64;
-    ctx.login(user).await?;
+    ctx.session(user).await?;
     let after = unix_now().floor() as i64;
     let expires_at = ctx
         .sql_integer(

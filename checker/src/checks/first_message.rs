@@ -8,7 +8,7 @@ use super::rooms::{BOARD_1, join, message};
 use super::{Ctx, ensure, member, unknown_secret};
 use crate::client::{Event, FRAME_LIMIT, Upgrade, seconds};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// `first-message.timeout` runs its server with this setting, and expects
 /// the close after this long.
@@ -23,7 +23,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an auth frame as the first message authenticates",
         book: "first-message.md#the-auth-frame",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message (a socket with no cookie and no token), read one frame: {\"type\":\"auth\",\"token\":T} with a known token authenticates as the token's user.",
         check: check!(auth_frame),
     },
@@ -33,7 +33,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "frames sent right after the auth frame are handled in order",
         book: "first-message.md#the-auth-frame",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message, read the auth frame with the socket's own recv, the stream the message loop reads next, so that a frame right behind it is neither lost nor reordered.",
         check: check!(in_order),
     },
@@ -43,7 +43,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "any other first frame closes 4001 Unauthorized and is not acted on",
         book: "first-message.md#the-unauthenticated-window",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message, any other first frame is NotAnAuthMessage and is not acted on; Rejection::answer closes it 4001 'Unauthorized'.",
         check: check!(not_auth),
     },
@@ -53,7 +53,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a first frame that is not JSON closes 4001 Unauthorized",
         book: "first-message.md#the-unauthenticated-window",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message, a first frame that does not parse is NotAnAuthMessage too (not Invalid JSON): close 4001 'Unauthorized'.",
         check: check!(not_json),
     },
@@ -63,7 +63,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a wrong token in the auth frame closes 4001 Invalid token",
         book: "first-message.md#the-auth-frame",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message, check the auth frame's token as a URL token is checked: an unknown one closes 4001 'Invalid token'.",
         check: check!(wrong_token),
     },
@@ -73,7 +73,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "silence closes 4001 Authentication timeout after AUTH_TIMEOUT_MS",
         book: "first-message.md#the-timeout",
-        setup: Setup::Server(&[AUTH_TIMEOUT_SETTING]),
+        setup: Setup::SignedIn(&[AUTH_TIMEOUT_SETTING]),
         hint: "In authenticate_first_message, wait for the first frame at most AUTH_TIMEOUT_MS (the app's config has it); when that runs out it is AuthTimeout, which Rejection::answer closes 4001 'Authentication timeout'.",
         check: check!(timeout),
     },
@@ -83,7 +83,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a binary first frame closes 4001 Unauthorized",
         book: "first-message.md#the-unauthenticated-window",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_first_message, a first frame that is not text (a binary one) is NotAnAuthMessage too: answer it with close 4001 'Unauthorized', do not skip it and wait for another.",
         check: check!(binary),
     },
@@ -93,7 +93,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an authenticated socket outlives AUTH_TIMEOUT_MS",
         book: "first-message.md#the-timeout",
-        setup: Setup::Server(&[AUTH_TIMEOUT_SETTING]),
+        setup: Setup::SignedIn(&[AUTH_TIMEOUT_SETTING]),
         hint: "In authenticate_first_message, let AUTH_TIMEOUT_MS bound the wait for the first frame only (a timeout around that one recv), not a timer that outlives it and closes an authenticated socket.",
         check: check!(timeout_cancelled),
     },

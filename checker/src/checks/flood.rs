@@ -29,7 +29,7 @@ pub(crate) static ROWS: &[Row] = &[
         book: "under-attack.md#bounding-the-password-checks",
         // One place: on a machine of two cores, one stays free for the
         // other clients, which is what the row's latency asks of a server.
-        setup: Setup::Server(&[("LOGIN_CONCURRENCY", "1")]),
+        setup: Setup::SignedIn(&[("LOGIN_CONCURRENCY", "1")]),
         hint: "In check_password, take one of app.password_checks's places before the check runs, and keep it until the check has ended: never more checks at once than there are places.",
         check: check!(bounded),
     },
@@ -100,7 +100,7 @@ fn tally(answers: &[(Result<Response, Failure>, Duration)]) -> String {
 }
 
 pub(crate) async fn bounded(ctx: Ctx) -> Result<(), Failure> {
-    let session = ctx.login(member()).await?;
+    let session = ctx.session(member()).await?;
     let port = ctx.port();
     let pgid = ctx.server().pgid();
     let sent = format!(

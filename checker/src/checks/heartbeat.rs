@@ -30,7 +30,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an authenticated socket is pinged every PING_INTERVAL_MS",
         book: "long-lived.md#heartbeats",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, ping every PING_INTERVAL_MS from the loop (an interval that first fires one interval after the socket opens).",
         check: check!(pings),
     },
@@ -40,7 +40,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket silent for two intervals is dropped, and its boards hear user_left in time",
         book: "long-lived.md#heartbeats",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, end the socket as PingTimeout once it has been silent (not even a pong) for two intervals, without waiting for an answer; finish abandons it, and leaving its boards tells the others.",
         check: check!(silent_dropped),
     },
@@ -50,7 +50,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket that answers pings stays open past several intervals",
         book: "long-lived.md#heartbeats",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, measure the silence with the socket's own clock of when the client last sent anything, a pong included, or a quiet but live socket is dropped.",
         check: check!(answering_kept),
     },
@@ -60,7 +60,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket that sends messages but answers no ping stays open",
         book: "long-lived.md#heartbeats",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, count any frame from the client as hearing from it (socket.silent_for does), a message as much as a pong: silence is measured from the last frame, not from the last pong.",
         check: check!(messages_kept),
     },
@@ -109,8 +109,8 @@ pub(crate) async fn pings(ctx: Ctx) -> Result<(), Failure> {
 async fn listener_and_silent(ctx: &Ctx) -> Result<(Ws, &'static User, Ws, Instant), Failure> {
     let silent = member();
     let listening = other_member(silent);
-    let listening_session = ctx.login(listening).await?;
-    let silent_session = ctx.login(silent).await?;
+    let listening_session = ctx.session(listening).await?;
+    let silent_session = ctx.session(silent).await?;
     let mut listener = ctx
         .authenticated(
             listening.username,

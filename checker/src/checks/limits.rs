@@ -32,7 +32,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "one socket over MAX_SOCKETS_PER_USER is closed 1008, the others stay, and a closed socket frees its place",
         book: "long-lived.md#how-many-sockets",
-        setup: Setup::Server(&[SOCKETS_SETTING]),
+        setup: Setup::SignedIn(&[SOCKETS_SETTING]),
         hint: "In connect, call take_socket_slot before the socket is greeted and hold its slot for the socket's life; in take_socket_slot, one over MAX_SOCKETS_PER_USER is TooManyConnections, closed 1008 'Too many connections'.",
         check: check!(sockets_per_user),
     },
@@ -42,7 +42,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "over MESSAGE_RATE a second, a message gets Rate limited; a second later they are acted on again",
         book: "long-lived.md#how-fast",
-        setup: Setup::Server(&[RATE_SETTING]),
+        setup: Setup::SignedIn(&[RATE_SETTING]),
         hint: "In serve_socket, take from the socket's bucket (MESSAGE_RATE) for every text or binary frame before acting on it; an empty bucket answers {\"error\":\"Rate limited\"} and leaves the socket open.",
         check: check!(message_rate),
     },
@@ -52,7 +52,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "MAX_SOCKETS_PER_USER counts the user's sockets whatever opened them",
         book: "long-lived.md#how-many-sockets",
-        setup: Setup::Server(&[SOCKETS_SETTING]),
+        setup: Setup::SignedIn(&[SOCKETS_SETTING]),
         hint: "In take_socket_slot, count the sockets by the user's id, not by the session or the credential that opened them: a cookie socket and a token socket of one user share the limit.",
         check: check!(sockets_across_sessions),
     },
@@ -62,7 +62,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "each socket has a MESSAGE_RATE bucket of its own",
         book: "long-lived.md#how-fast",
-        setup: Setup::Server(&[RATE_SETTING]),
+        setup: Setup::SignedIn(&[RATE_SETTING]),
         hint: "In serve_socket, make the TokenBucket for this socket alone (a local of serve_socket), not one per user or one for the server: two sockets of one user may each send MESSAGE_RATE messages a second.",
         check: check!(rate_per_socket),
     },
@@ -72,7 +72,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "every text or binary frame takes a token, before it is parsed",
         book: "long-lived.md#how-fast",
-        setup: Setup::Server(&[RATE_SETTING]),
+        setup: Setup::SignedIn(&[RATE_SETTING]),
         hint: "In serve_socket, take from the bucket for every text or binary frame as it arrives, before it is parsed: a binary frame or text that is not JSON costs a token too.",
         check: check!(rate_every_frame),
     },
@@ -82,7 +82,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a message that finds the bucket empty is not acted on",
         book: "long-lived.md#how-fast",
-        setup: Setup::Server(&[RATE_SETTING]),
+        setup: Setup::SignedIn(&[RATE_SETTING]),
         hint: "In serve_socket, a frame that finds the bucket empty gets {\"error\":\"Rate limited\"} and nothing else: answer it instead of handling it, never before handling it.",
         check: check!(limited_not_acted_on),
     },
@@ -90,7 +90,7 @@ pub(crate) static ROWS: &[Row] = &[
 
 pub(crate) async fn sockets_per_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let mut open = Vec::new();
     for number in 1..=MAX_SOCKETS {
         let label = format!("{}-{number}", user.username);
@@ -158,7 +158,7 @@ pub(crate) async fn message_rate(ctx: Ctx) -> Result<(), Failure> {
 /// third socket is one too many, whichever credential each came with.
 pub(crate) async fn sockets_across_sessions(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let token = ctx.issue_token(&session).await?;
     let mut cookie_ws = ctx
         .authenticated(user.username, Upgrade::cookie(&session), user)
@@ -185,7 +185,7 @@ pub(crate) async fn sockets_across_sessions(ctx: Ctx) -> Result<(), Failure> {
 /// sooner, as it would be if one drew on the other's.
 pub(crate) async fn rate_per_socket(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let mut sockets = Vec::new();
     for number in 1..=2 {
         let label = format!("{}-{number}", user.username);

@@ -6,7 +6,7 @@ use super::{CLOSE_LIMIT, Ctx, ensure, expect_response, member};
 use crate::client::{Request, Upgrade};
 use crate::cookie::session_cookie;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -16,7 +16,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/logout → 204, clears the cookie; 401 without a session",
         book: "close-codes.md#logging-out",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board answers POST /api/logout in the exercises; a server of your own deletes the session row, answers 204 with session=; Path=/; Max-Age=0, and 401 when there is no valid session.",
         check: check!(logout_ok),
     },
@@ -26,7 +26,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "logging out closes that session's sockets 4002 within 1 s",
         book: "close-codes.md#logging-out",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board ends the sockets of exactly the session that logged out (serve_socket returns SessionEnded); in finish, close them 4002 'Session expired'. A server of your own closes that session's sockets only, not every socket of the user.",
         check: check!(logout_closes_sockets),
     },
@@ -34,7 +34,7 @@ pub(crate) static ROWS: &[Row] = &[
 
 pub(crate) async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let logout = Request::post("/api/logout").cookie(&session);
     let response = ctx.send(logout.clone()).await?;
     let cleared = session_cookie(response.headers_named("set-cookie")).is_some_and(|cookie| {
@@ -57,8 +57,8 @@ pub(crate) async fn logout_ok(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn logout_closes_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let ended = ctx.login(user).await?;
-    let kept = ctx.login(user).await?;
+    let ended = ctx.session(user).await?;
+    let kept = ctx.session(user).await?;
     let mut ended_ws = ctx
         .authenticated(user.username, Upgrade::cookie(&ended), user)
         .await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Ctx, ensure, member, unknown_secret};
 use crate::client::{Request, Upgrade};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "the request log shows token=[redacted], never the token",
         book: "token-in-url.md#tokens-leak-through-urls",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board's request log shows token=[redacted] in the exercises, so never log the token yourself (in with_token or authenticate_token, say); a server of your own redacts the token parameter before the request line is logged, for valid and invalid tokens alike.",
         check: check!(token_redacted),
     },
@@ -25,7 +25,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a refused token never appears in the output either",
         book: "token-in-url.md#tokens-leak-through-urls",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "Never log a token the server refuses (in authenticate_token or Rejection::answer, say): an unknown token is often a good one mistyped, or someone else's, and a log keeps it.",
         check: check!(refused_token),
     },
@@ -35,7 +35,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "no ticket and no Authorization header in the output; tickets logged as ticket=[redacted]",
         book: "tickets.md#what-leaks-where",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board's request log shows ticket=[redacted] and no headers in the exercises, so never log a ticket or the Authorization header yourself (in mint_ticket, authenticate_ticket or authenticate_bearer, say); a server of your own redacts the ticket like the token.",
         check: check!(ticket_redacted),
     },
@@ -109,7 +109,7 @@ async fn logged_before(ctx: &Ctx) -> String {
 
 pub(crate) async fn ticket_redacted(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let ticket = super::tickets::mint(&ctx, &session).await?;
     ctx.authenticated(user.username, Upgrade::ticket(&ticket), user)
         .await?;

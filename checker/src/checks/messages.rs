@@ -5,7 +5,7 @@ use serde_json::json;
 use super::rooms::{BOARD_1, error, message};
 use super::{Ctx, member};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "text that is not JSON, or a binary frame → Invalid JSON, socket stays open",
         book: "rooms.md#bad-messages",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, text that ClientMessage::parse cannot read as JSON gets its error text (Invalid JSON) and the socket keeps reading; the loop answers binary frames already.",
         check: check!(invalid_json),
     },
@@ -25,7 +25,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "join/typing/leave without a string boardId → Invalid message",
         book: "rooms.md#bad-messages",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, a join, typing or leave without a string boardId is a parse error (Invalid message): send its error text and keep the socket open.",
         check: check!(invalid_message),
     },
@@ -35,7 +35,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "JSON without a known type → Unknown message type",
         book: "rooms.md#bad-messages",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, JSON whose type is missing or unknown is a parse error (Unknown message type): send its error text; the socket stays open.",
         check: check!(unknown_type),
     },

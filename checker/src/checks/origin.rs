@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{Ctx, User, member, unknown_secret};
 use crate::client::Upgrade;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade from a foreign Origin is refused with 403",
         book: "origin-checks.md#refusing-foreign-origins",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In upgrade, before on_upgrade and before any session is looked at, refuse a cookie upgrade whose Origin origin_allowed rejects: 403 {\"error\":\"Forbidden origin\"}.",
         check: check!(foreign),
     },
@@ -25,7 +25,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "the server's own origins and no Origin are accepted",
         book: "origin-checks.md#own-and-allowed-origins",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In origin_allowed, allow http://127.0.0.1:PORT and http://localhost:PORT with the port the server listens on (the app's config has it), compared case-insensitively; in upgrade, a request without an Origin is not checked.",
         check: check!(own),
     },
@@ -35,7 +35,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "origins listed in ALLOWED_ORIGINS are accepted",
         book: "origin-checks.md#own-and-allowed-origins",
-        setup: Setup::Server(&[(
+        setup: Setup::SignedIn(&[(
             "ALLOWED_ORIGINS",
             " https://app.example/ ,http://other.test:8080",
         )]),
@@ -48,7 +48,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "token and credential-less upgrades are not origin-checked",
         book: "origin-checks.md#token-sockets",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In upgrade, check the Origin of cookie upgrades only: a token parameter or no credential at all skips the check.",
         check: check!(token_exempt),
     },
@@ -58,7 +58,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "ticket and bearer-header upgrades from a foreign Origin are accepted",
         book: "tickets.md#no-origin-check",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "The Origin check in upgrade is for cookie upgrades only: a browser attaches neither a ticket nor an Authorization header on its own, so those upgrades skip it even with a cookie alongside.",
         check: check!(ticket_exempt),
     },
@@ -68,7 +68,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade with a Basic or Negotiate Authorization header from a foreign Origin is refused with 403",
         book: "tickets.md#the-bearer-header",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "A browser behind HTTP authentication adds a Basic or Negotiate Authorization header by itself, with the cookie: in authenticate_bearer, such a header is not a bearer attempt, so the upgrade stays a cookie upgrade and upgrade checks its Origin.",
         check: check!(basic_checked),
     },
@@ -159,7 +159,7 @@ async fn expect_accepted(ctx: &Ctx, upgrade: Upgrade, user: &User) -> Result<Str
 }
 
 pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
-    let session = ctx.login(member()).await?;
+    let session = ctx.session(member()).await?;
     let port = ctx.port();
     let other_port = if port == u16::MAX { port - 1 } else { port + 1 };
     let origins = [
@@ -182,7 +182,7 @@ pub(crate) async fn foreign(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let port = ctx.port();
     let origins = [
         format!("http://127.0.0.1:{port}"),
@@ -204,7 +204,7 @@ pub(crate) async fn own(ctx: Ctx) -> Result<(), Failure> {
 /// `ALLOWED_ORIGINS=" https://app.example/ ,http://other.test:8080"`.
 pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let mut cases = Cases::new(&ctx);
     for origin in ["https://app.example", "http://other.test:8080"] {
         let upgrade = Upgrade::cookie(&session).header("Origin", origin);
@@ -221,7 +221,7 @@ pub(crate) async fn allowed(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let token = ctx.issue_token(&session).await?;
     let mut cases = Cases::new(&ctx);
     let by_token = Upgrade::token(&token).header("Origin", FOREIGN);
@@ -252,7 +252,7 @@ pub(crate) async fn token_exempt(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let ticket = super::tickets::mint(&ctx, &session).await?;
     let token = ctx.issue_token(&session).await?;
     let mut cases = Cases::new(&ctx);
@@ -270,7 +270,7 @@ pub(crate) async fn ticket_exempt(ctx: Ctx) -> Result<(), Failure> {
 }
 
 pub(crate) async fn basic_checked(ctx: Ctx) -> Result<(), Failure> {
-    let session = ctx.login(member()).await?;
+    let session = ctx.session(member()).await?;
     let mut cases = Cases::new(&ctx);
     for authorization in BROWSER_AUTHORIZATION {
         let upgrade = Upgrade::cookie(&session)

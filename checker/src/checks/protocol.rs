@@ -10,7 +10,7 @@ use super::rooms::{BOARD_1, join, user_joined, user_left};
 use super::{ALICE, BOB, Ctx};
 use crate::client::{Upgrade, Ws};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -20,7 +20,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unmasked frame, RSV bits, a reserved opcode, a fragmented ping, a lone continuation, a one-byte close: each gets close 1002, and its board hears user_left",
         book: "under-attack.md#protocol-errors",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board closes such a frame 1002 in the exercises and its recv then says the connection is gone; a server of your own sends a close frame with code 1002 before it ends the connection, and leaves the socket's boards as for any socket that ends.",
         check: check!(bad_frames),
     },
@@ -30,7 +30,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a text message that is not valid UTF-8 gets close 1007, and its board hears user_left",
         book: "under-attack.md#protocol-errors",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board closes such a message 1007 in the exercises; a server of your own tells invalid UTF-8 (1007) from other protocol errors (1002) and sends the close frame before it ends the connection.",
         check: check!(bad_utf8),
     },
@@ -82,7 +82,7 @@ fn bad_frames_to_send() -> Vec<(&'static str, Vec<u8>)> {
 async fn watcher(ctx: &Ctx) -> Result<(Ws, String), Failure> {
     let mut alice = ctx.cookie_socket(&ALICE).await?;
     join(&mut alice, BOARD_1, 1).await?;
-    Ok((alice, ctx.login(&BOB).await?))
+    Ok((alice, ctx.session(&BOB).await?))
 }
 
 /// Bob joins board-1 beside `alice`, sends `bytes`, and must be closed

@@ -15,7 +15,7 @@ use super::rooms::{BOARD_1, join, message, two_in_board_1, user_left};
 use super::{Ctx, member, unix_now};
 use crate::client::{Upgrade, Ws};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// The listener rows' `PING_INTERVAL_MS`.
 const PING_SETTING: (&str, &str) = ("PING_INTERVAL_MS", "200");
@@ -32,7 +32,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a user deleted while connected gets User not found and close 4001 at the next message",
         book: "long-lived.md#a-decision-goes-stale",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In recheck, called before a message is acted on, read the user from the database again; when it is gone, end the socket as UserGone, which finish answers with User not found and 4001.",
         check: check!(deleted_user),
     },
@@ -42,7 +42,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "typing after the membership was removed gets Forbidden and close 4003; the others hear user_left",
         book: "long-lived.md#a-decision-goes-stale",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In recheck, before acting on typing, read the membership again; when it is gone, end the socket as Forbidden (4003), which takes it out of its boards.",
         check: check!(membership),
     },
@@ -52,7 +52,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket that only listens, token sockets included, gets User not found and close 4001 by a ping tick after its user is deleted",
         book: "long-lived.md#the-socket-that-only-listens",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In serve_socket, at every ping tick, call recheck_listener; there, read the socket's user afresh, whatever credential opened the socket, and end it as UserGone when the user is gone.",
         check: check!(listener_user),
     },
@@ -62,7 +62,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket that only listens gets Forbidden and close 4003 by a ping tick after its membership is removed; the others hear user_left",
         book: "long-lived.md#the-socket-that-only-listens",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In recheck_listener, called at every ping tick, read afresh the user's membership of every board the socket is in, and end it as Forbidden (4003) when one is gone.",
         check: check!(listener_membership),
     },
@@ -72,7 +72,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie socket that only listens is closed 4002 by a ping tick after its session's expires_at is moved into the past",
         book: "long-lived.md#the-socket-that-only-listens",
-        setup: Setup::Server(&[PING_SETTING]),
+        setup: Setup::SignedIn(&[PING_SETTING]),
         hint: "In recheck_listener, called at every ping tick, read a cookie or ticket socket's session afresh: the expiry the socket was opened with may have changed since, and a session gone or past its expires_at ends the socket as SessionEnded.",
         check: check!(listener_session),
     },

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{ALICE, BOB, CAROL, Ctx, User, member, other_member};
 use crate::client::Ws;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -18,7 +18,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "join answers joined and tells the others, viewers count sockets",
         book: "rooms.md#joining-a-board",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, on join add the socket's mailbox to the board, answer joined with the board's socket count and send user_joined to every other socket in it.",
         check: check!(join_board),
     },
@@ -28,7 +28,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "joining again answers joined and tells nobody",
         book: "rooms.md#joining-a-board",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, a join of a board the socket is in already is answered joined again, without adding it twice or telling the others.",
         check: check!(join_again),
     },
@@ -38,7 +38,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "two sockets of one user count as two viewers and hear each other",
         book: "rooms.md#joining-a-board",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, join with the socket's mailbox, not the user: a second socket of the same user is another viewer and hears the first.",
         check: check!(viewers_count_sockets),
     },
@@ -48,7 +48,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "typing reaches the others in the board only",
         book: "rooms.md#typing",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, send user_typing to every socket of the board except the sender's mailbox, and to no socket outside the board.",
         check: check!(typing),
     },
@@ -58,7 +58,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "typing in a board not joined, even one the user may not see → Not in board, socket stays open",
         book: "rooms.md#typing",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, typing in a board the socket has not joined gets {\"error\":\"Not in board\"}, and the socket stays open; whether the user is a member of that board does not change the answer (recheck reads memberships only for boards the socket joined).",
         check: check!(typing_not_joined),
     },
@@ -68,7 +68,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "leave tells the others user_left, the sender hears nothing",
         book: "rooms.md#leaving-and-closing",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, on leave take the socket out of the board and send user_left with the new count to the others only; a board not joined is Not in board.",
         check: check!(leave),
     },
@@ -78,7 +78,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "closing a socket sends user_left to its boards",
         book: "rooms.md#leaving-and-closing",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In leave_all_boards, which runs when the socket's loop ends, for whatever reason, take the socket out of every board it joined and send user_left to the others in each.",
         check: check!(close),
     },
@@ -88,7 +88,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "joining a board the user may not see → Forbidden and close 4003",
         book: "close-codes.md#forbidden-boards",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text, check the membership in the database before a join; a non-member or an unknown board ends the socket as Forbidden, which finish answers with {\"error\":\"Forbidden\"} and 4003.",
         check: check!(forbidden),
     },
@@ -98,7 +98,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a socket the server closes (4003) leaves its boards with user_left",
         book: "close-codes.md#forbidden-boards",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "End a forbidden socket by returning Forbidden from handle_text, not by closing it there: connect then runs leave_all_boards, so its boards hear user_left whatever ended it (the client, a 4002, a 4003, a 1009).",
         check: check!(close_by_server),
     },
@@ -108,7 +108,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "every member may join each of their boards: Alice both, Bob board-1, Carol board-2",
         book: "close-codes.md#forbidden-boards",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In handle_text's membership check, look up the pair (board, user), as board seeds them: board-1 has Alice and Bob, board-2 Alice and Carol.",
         check: check!(members),
     },
@@ -173,7 +173,7 @@ pub(crate) async fn join_again(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn viewers_count_sockets(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let second_label = format!("{}#2", user.username);
     let mut one = ctx
         .authenticated(

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{ALICE, BOB, CAROL, Ctx, ensure, member};
 use crate::client::Request;
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{FRESH, Row, SIGNED_IN, Setup, check};
 use crate::sent::Sent;
 use crate::server::describe_status;
 
@@ -40,7 +40,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "the three seeded users can log in",
         book: "contract.md#seeded-data",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board seeds the users at every start in the exercises; a server of your own inserts the seed users and boards where they are missing, with hashed passwords.",
         check: check!(seeded),
     },
@@ -262,7 +262,7 @@ pub(crate) async fn bad_settings(ctx: Ctx) -> Result<(), Failure> {
 /// shows the one that fails.
 pub(crate) async fn seeded(ctx: Ctx) -> Result<(), Failure> {
     for user in [&ALICE, &BOB, &CAROL] {
-        ctx.login(user).await?;
+        ctx.session(user).await?;
     }
     Ok(())
 }
@@ -272,7 +272,7 @@ pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
     let first = ctx.start(&database, &[]).await?;
     ctx.set_main(first.clone(), database.clone());
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     first.stop().await;
     ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(CAROL.id)])
         .await?;
@@ -290,7 +290,7 @@ pub(crate) async fn restart_keeps_data(mut ctx: Ctx) -> Result<(), Failure> {
         ),
         response.describe(),
     )?;
-    ctx.login(&CAROL).await.map_err(|mut failure| {
+    ctx.session(&CAROL).await.map_err(|mut failure| {
         failure.request = format!(
             "after deleting user-carol and restarting: {}",
             failure.request

@@ -15,7 +15,7 @@ use super::rooms::{BOARD_1, BOARD_2, message};
 use super::{ALICE, BOB, CAROL, Ctx, User, ensure, member};
 use crate::client::{Upgrade, Ws, probe, probe_answer, seconds};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 use crate::server::{Program, STOP_GRACE, describe_status};
 
 /// The rows this module grades, in the order they are reported.
@@ -26,7 +26,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "on SIGTERM every socket gets 1001 Server shutting down and the process exits 0 within 2 s",
         book: "close-codes.md#shutting-down",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board stops accepting on SIGTERM and returns from main once the sockets are closed; in finish, close ShuttingDown with 1001 'Server shutting down', and in Rejection::answer give ShuttingDown (a socket still waiting for its auth frame) the same close.",
         check: check!(going_away),
     },
@@ -36,7 +36,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "on SIGTERM with two busy boards of 300 sockets each, every socket gets 1001, none 1013",
         book: "under-attack.md#shutting-down-under-load",
-        setup: Setup::Server(&[("MAX_SOCKETS_PER_USER", "10000")]),
+        setup: Setup::SignedIn(&[("MAX_SOCKETS_PER_USER", "10000")]),
         hint: "In serve_socket, a mailbox that overflows while the server is shutting down was filled by the shutdown's own user_left frames: end that socket as ShuttingDown (1001), not FellBehind (1013).",
         check: check!(every_socket),
     },
@@ -108,7 +108,7 @@ const BOARDS: [(&str, [&User; 2]); 2] = [(BOARD_1, [&ALICE, &BOB]), (BOARD_2, [&
 pub(crate) async fn every_socket(ctx: Ctx) -> Result<(), Failure> {
     let mut sessions = Vec::new();
     for user in [&ALICE, &BOB, &CAROL] {
-        sessions.push((user.username, ctx.login(user).await?));
+        sessions.push((user.username, ctx.session(user).await?));
     }
     let session_of = |user: &User| {
         sessions

@@ -16,7 +16,7 @@ use super::{
 use crate::client::{Request, Upgrade};
 use crate::failure::Failure;
 use crate::issued::Credential;
-use crate::rows::{FRESH, Row, Setup, check};
+use crate::rows::{Row, SIGNED_IN, Setup, check};
 
 /// `tickets.expired` runs its server with this TTL, and waits this long
 /// after minting: a ticket may expire up to a second early, never late.
@@ -37,7 +37,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/ws-ticket issues a random ticket (201, expiresIn), 401 without a session",
         book: "tickets.md#minting-a-ticket",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In mint_ticket, require the caller's session, store a fresh random ticket (hashed) with its expiry and session, and answer 201 {\"ticket\",\"expiresIn\"}.",
         check: check!(issue),
     },
@@ -47,7 +47,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket authenticates its own session's user, once",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, find the ticket and use it up in the same step, and take the user from the ticket's session, not from anything else.",
         check: check!(once),
     },
@@ -57,7 +57,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty ticket gets Invalid ticket and close 4001, and never falls back",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, a ticket that is not found (an empty one too) is InvalidTicket, which Rejection::answer closes with {\"error\":\"Invalid ticket\"} and 4001; read_credential already makes the ticket the only credential tried.",
         check: check!(invalid),
     },
@@ -67,7 +67,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket past TICKET_TTL_SECS gets Ticket expired and close 4001",
         book: "tickets.md#using-a-ticket-up",
-        setup: Setup::Server(&[TICKET_TTL_SETTING]),
+        setup: Setup::SignedIn(&[TICKET_TTL_SETTING]),
         hint: "In authenticate_ticket, compare the ticket's stored expiry with the clock when it is used: past it is TicketExpired, which Rejection::answer closes with {\"error\":\"Ticket expired\"} and 4001.",
         check: check!(expired),
     },
@@ -77,7 +77,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket whose session logged out or expired gets Invalid ticket",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, after using the ticket up, check that its session still exists and has not expired, and that its user exists; otherwise it is InvalidTicket.",
         check: check!(session_ended),
     },
@@ -87,7 +87,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "two upgrades racing with one ticket: exactly one is authenticated",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, find and use up the ticket in one statement the database runs atomically (a DELETE ... RETURNING, say), not a read followed by a write.",
         check: check!(race),
     },
@@ -97,7 +97,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a ticket socket is closed 4002 when its session logs out",
         book: "tickets.md#using-a-ticket-up",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_ticket, give the socket the session that minted the ticket, so that its logout ends the socket as it ends a cookie socket.",
         check: check!(logout_closes),
     },
@@ -135,14 +135,14 @@ pub(crate) async fn mint(ctx: &Ctx, session: &str) -> Result<String, Failure> {
 
 /// Logs both board-1 members in, `user` first and the other one last.
 async fn both_logged_in(ctx: &Ctx, user: &'static User) -> Result<String, Failure> {
-    let session = ctx.login(user).await?;
-    ctx.login(other_member(user)).await?;
+    let session = ctx.session(user).await?;
+    ctx.session(other_member(user)).await?;
     Ok(session)
 }
 
 pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let request = Request::post("/api/ws-ticket").cookie(&session);
     let response = ctx.send(request.clone()).await?;
     let body = response.json().unwrap_or(Value::Null);
@@ -188,7 +188,7 @@ pub(crate) async fn once(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let token = ctx.issue_token(&session).await?;
     let unknown = unknown_secret();
     let upgrades = [
@@ -212,7 +212,7 @@ pub(crate) async fn invalid(ctx: Ctx) -> Result<(), Failure> {
 
 /// The row's server runs with `TICKET_TTL_SECS=1`.
 pub(crate) async fn expired(ctx: Ctx) -> Result<(), Failure> {
-    let session = ctx.login(member()).await?;
+    let session = ctx.session(member()).await?;
     let ticket = mint(&ctx, &session).await?;
     // The ticket's lifetime has to pass: nothing to wait for but the clock.
     tokio::time::sleep(PAST_TTL).await;
@@ -222,7 +222,7 @@ pub(crate) async fn expired(ctx: Ctx) -> Result<(), Failure> {
 }
 
 pub(crate) async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
-    let logged_out = ctx.login(&ALICE).await?;
+    let logged_out = ctx.session(&ALICE).await?;
     let ticket = mint(&ctx, &logged_out).await?;
     let logout = Request::post("/api/logout").cookie(&logged_out);
     let response = ctx.send(logout.clone()).await?;
@@ -231,7 +231,7 @@ pub(crate) async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
     ws.expect_rejection("Invalid ticket", 4001, "Invalid ticket")
         .await?;
 
-    let expiring = ctx.login(&BOB).await?;
+    let expiring = ctx.session(&BOB).await?;
     let ticket = mint(&ctx, &expiring).await?;
     ctx.sql(
         "UPDATE sessions SET expires_at = ?1 WHERE user_id = ?2",
@@ -247,7 +247,7 @@ pub(crate) async fn session_ended(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn race(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     for round in 1..=RACE_ROUNDS {
         let ticket = mint(&ctx, &session).await?;
         let (first, second) = tokio::join!(

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{CLOSE_LIMIT, Ctx, ensure, expect_response, member, unknown_secret};
 use crate::client::{Request, Upgrade};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "POST /api/tokens issues a random token (201), 401 without a session",
         book: "token-in-url.md#issuing-tokens",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "board answers POST /api/tokens in the exercises; a server of your own requires a valid session, stores a new random token for its user and answers 201 {\"token\": ...}, and 401 without a session.",
         check: check!(issue),
     },
@@ -25,7 +25,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a logout leaves the session's tokens working and its token sockets open",
         book: "close-codes.md#logging-out",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "A token socket has no session (authenticate_token gives it none), so a logout never ends it: in finish, only SessionEnded gets 4002. A token belongs to its user; logout deletes the session, never the tokens.",
         check: check!(survive_logout),
     },
@@ -36,7 +36,7 @@ const SHORTEST_TOKEN: usize = 22;
 
 pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let first = ctx.issue_token(&session).await?;
     let second = ctx.issue_token(&session).await?;
     let request = format!("POST /api/tokens twice with {}'s session", user.username);
@@ -72,7 +72,7 @@ pub(crate) async fn issue(ctx: Ctx) -> Result<(), Failure> {
 /// session's logout.
 pub(crate) async fn survive_logout(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     let token = ctx.issue_token(&session).await?;
     let mut cookie_ws = ctx
         .authenticated(user.username, Upgrade::cookie(&session), user)

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{Ctx, member, other_member, unknown_secret};
 use crate::client::{FRAME_LIMIT, Upgrade};
 use crate::failure::Failure;
-use crate::rows::{FRESH, Row, check};
+use crate::rows::{FRESH, Row, SIGNED_IN, check};
 
 /// The rows this module grades, in the order they are reported.
 pub(crate) static ROWS: &[Row] = &[
@@ -15,7 +15,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a cookie upgrade is answered with the authenticated frame",
         book: "cookie-upgrade.md#reading-the-cookie-in-the-upgrade",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "read_credential has read the cookie already: in authenticate_cookie, look up the session it names, then the session's user, and in send_authenticated send {\"type\":\"authenticated\",\"user\":U} as the first frame.",
         check: check!(cookie_socket),
     },
@@ -39,7 +39,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: Some(4),
         name: "a socket without credentials gets Unauthorized and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In Rejection::answer, give NoCredential the error frame Unauthorized and close 4001 'Unauthorized', and in reject send the error frame (when there is one) before the close.",
         check: check!(no_credential),
     },
@@ -49,7 +49,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty session id gets Invalid session and close 4001",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "authenticate_cookie turns an unknown (or empty) session into UnknownSession; in Rejection::answer it gets {\"error\":\"Invalid session\"} and close 4001 'Invalid session', not Unauthorized: a cookie was sent.",
         check: check!(unknown_session),
     },
@@ -59,7 +59,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a session whose user was deleted is closed 4001 User not found",
         book: "cookie-upgrade.md#rejecting-a-socket",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "authenticate_cookie turns a session whose user is gone into UserNotFound; in Rejection::answer it gets close 4001 'User not found' (an error frame before it is allowed).",
         check: check!(deleted_user),
     },
@@ -69,7 +69,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "/ws?token= is answered with the authenticated frame",
         book: "token-in-url.md#reading-the-token",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In with_token, let the token authenticate the socket, and in authenticate_token look up the token's user in the database, so that the socket is greeted as that user.",
         check: check!(token_socket),
     },
@@ -79,7 +79,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "a token parameter wins over a cookie and never falls back to it",
         book: "token-in-url.md#which-credential-wins",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In with_token, a token parameter (even an empty one) decides: the socket is a token socket, and a bad token is never retried as the cookie.",
         check: check!(token_wins),
     },
@@ -89,7 +89,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "an unknown or empty token gets Invalid token and close 4001",
         book: "token-in-url.md#reading-the-token",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "In authenticate_token, a token nobody issued (an empty one too) is InvalidToken; in Rejection::answer it gets {\"error\":\"Invalid token\"}, then close 4001 'Invalid token'.",
         check: check!(token_invalid),
     },
@@ -99,7 +99,7 @@ pub(crate) static ROWS: &[Row] = &[
         retired_after: None,
         name: "with several token parameters, the first one counts",
         book: "token-in-url.md#reading-the-token",
-        setup: FRESH,
+        setup: SIGNED_IN,
         hint: "read_credential hands with_token the first `token` of the query (it walks the pairs in order; a map of the query would keep the last): authenticate with that one, good or bad.",
         check: check!(token_first),
     },
@@ -118,8 +118,8 @@ pub(crate) async fn cookie_socket(ctx: Ctx) -> Result<(), Failure> {
 pub(crate) async fn cookie_own_user(ctx: Ctx) -> Result<(), Failure> {
     let first = member();
     let last = other_member(first);
-    let first_session = ctx.login(first).await?;
-    let last_session = ctx.login(last).await?;
+    let first_session = ctx.session(first).await?;
+    let last_session = ctx.session(last).await?;
     let label = format!("{} (after {} logged in)", first.username, last.username);
     ctx.authenticated(&label, Upgrade::cookie(&first_session), first)
         .await?;
@@ -145,7 +145,7 @@ pub(crate) async fn unknown_session(ctx: Ctx) -> Result<(), Failure> {
 
 pub(crate) async fn deleted_user(ctx: Ctx) -> Result<(), Failure> {
     let user = member();
-    let session = ctx.login(user).await?;
+    let session = ctx.session(user).await?;
     ctx.sql("DELETE FROM users WHERE id = ?1", vec![json!(user.id)])
         .await?;
     let mut ws = ctx.socket(user.username, Upgrade::cookie(&session)).await?;
@@ -166,7 +166,7 @@ pub(crate) async fn token_wins(ctx: Ctx) -> Result<(), Failure> {
     let token_user = member();
     let cookie_user = other_member(token_user);
     let token = ctx.token_for(token_user).await?;
-    let session = ctx.login(cookie_user).await?;
+    let session = ctx.session(cookie_user).await?;
     let cookie = format!("session={session}");
     // Each label names both credentials' owners: the request line shows
     // only secrets, and which user's cookie came along is the point.

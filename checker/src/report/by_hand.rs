@@ -85,8 +85,10 @@ pub(crate) fn lines(
         (Some(Redo::Start(settings)), _) => {
             return vec![format!("by hand: {}", commands.start_with(settings))];
         }
-        (Some(Redo::Http(request)), Setup::Server(_)) => curl(request, None, issued),
-        (Some(Redo::Socket(socket)), Setup::Server(_)) => {
+        (Some(Redo::Http(request)), Setup::Server(_) | Setup::SignedIn(_)) => {
+            curl(request, None, issued)
+        }
+        (Some(Redo::Socket(socket)), Setup::Server(_) | Setup::SignedIn(_)) => {
             connect(socket, issued).unwrap_or_else(|| upgrade_by_curl(socket, issued))
         }
         _ => return again(),

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::template::{Line, TemplateError, parse};
+use super::markers::{Line, TemplateError, parse};
 
 /// One stub of the template: its exercise, comment text and body.
 struct StubText {

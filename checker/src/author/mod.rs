@@ -8,6 +8,7 @@
 //! for a student at every stage of their work.
 
 mod giveaways;
+mod markers;
 mod stubs;
 pub mod template;
 

@@ -1,8 +1,8 @@
-//! The course as a student and an instructor meet it: the solutions pass
-//! every row, and `--server-cmd` grades a server started by any shell
-//! command. (That each exercise as shipped fails at its own first row is an
-//! author check, `cargo run -p checker -- verify`: it stops holding, by
-//! design, once a student fills in a stub.)
+//! The course as an instructor meets it: `--server-cmd` grades a server
+//! started by any shell command. (That every solution passes all its rows,
+//! and that each exercise as shipped fails at its own first row, are author
+//! checks, `cargo run -p checker -- verify`, which CI runs: the second stops
+//! holding, by design, once a student fills in a stub.)
 
 use std::{
     path::Path,
@@ -18,25 +18,6 @@ fn checker(args: &[&str]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The ids of the rows a report marks FAIL, in report order.
-fn failed_rows(report: &str) -> Vec<String> {
-    report
-        .lines()
-        .filter_map(|line| line.strip_prefix("FAIL "))
-        .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
-        .collect()
-}
-
-#[test]
-fn the_solutions_pass_every_row() {
-    let output = checker(&["--solutions"]);
-    let report = stdout(&output);
-    assert!(output.status.success(), "{}\n{report}", output.status);
-    let last = report.lines().last().unwrap();
-    assert!(last.ends_with(" passed, 0 failed"), "{last}");
-    assert!(failed_rows(&report).is_empty());
 }
 
 #[test]

@@ -590,7 +590,10 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
         "flood.busy",
         &[
             r#"expected: some answered 503 {"error":"Busy"} with Retry-After: 1"#,
-            r#"got: 50 x 401 {"error":"Invalid credentials"}"#,
+            // The break answers every login 401, one password check at a
+            // time: on a loaded machine the last ones can outlast the
+            // client's 5 s, so the count of 401s is not part of the text.
+            r#" x 401 {"error":"Invalid credentials"}"#,
         ],
     ),
     (

@@ -44,7 +44,7 @@ const LIMIT: Duration = Duration::from_secs(240);
 
 /// What the copy needs to build: the workspace's manifest, lock file and
 /// members.
-const COPIED: [&str; 8] = [
+const COPIED: [&str; 9] = [
     "Cargo.toml",
     "Cargo.lock",
     "attacks",
@@ -53,10 +53,11 @@ const COPIED: [&str; 8] = [
     "exercises",
     "solutions",
     "testing",
+    "workspace-hack",
 ];
 
 /// The workspace members, whose manifests get the copy's own version.
-const MEMBERS: [&str; 7] = [
+const MEMBERS: [&str; 8] = [
     "attacks",
     "board",
     "checker",
@@ -64,6 +65,7 @@ const MEMBERS: [&str; 7] = [
     "solutions",
     "solutions/attacks",
     "testing/broken-server",
+    "workspace-hack",
 ];
 
 /// Appended to an exercise: a type error, so it does not compile.

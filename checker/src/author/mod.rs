@@ -308,6 +308,14 @@ fn verdict(name: &str, problems: &[String]) -> bool {
 /// `checker verify`: every author check, each with its verdict.
 pub async fn verify() -> u8 {
     let root = workspace_root();
+    // The three gradings wait on servers far more than they compute (a
+    // third of two cores when they ran one after the other), so they run
+    // together, each with the row slots of a run of its own.
+    let (solutions, exercises, labs) = tokio::join!(
+        failing_solutions(),
+        misplaced_exercise_failures(),
+        attack_lab_problems()
+    );
     let stubs: Vec<String> = EXERCISES
         .iter()
         .flat_map(|exercise| stub_problems(root, exercise))
@@ -326,18 +334,15 @@ pub async fn verify() -> u8 {
             "every row has a broken-server break and test, and is named in its chapter",
             row_coverage_problems(root),
         ),
-        (
-            "every solution passes all its rows",
-            failing_solutions().await,
-        ),
+        ("every solution passes all its rows", solutions),
         (
             "every shipped exercise fails at its own first row, never at an earlier exercise's",
-            misplaced_exercise_failures().await,
+            exercises,
         ),
         (
             "every reference attack succeeds against its vulnerable server and fails against \
              its solution; every shipped attack starter fails",
-            attack_lab_problems().await,
+            labs,
         ),
     ];
     let failed = checks

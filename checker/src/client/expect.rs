@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::limits::{FRAME_LIMIT, QUIET_LIMIT, probe, probe_answer};
-use super::ws::{Event, Ws};
+use super::socket_task::Event;
+use super::ws::Ws;
 use crate::failure::{Failure, Hint};
 use crate::json::matches;
 use crate::words::{close_text, seconds};

@@ -8,14 +8,16 @@
 //! [`REQUEST_LIMIT`], a frame [`FRAME_LIMIT`] unless a row says otherwise.
 //!
 //! What a row sends is plain data ([`crate::request`]) that the report
-//! reads too; `http` sends a request, `ws` holds the WebSocket
-//! client and its event model, `expect` what a row expects of a socket's
-//! next frames, [`limits`] the bounds every wait shares and [`crate::words`]
-//! how the client words what it saw.
+//! reads too; `http` sends a request, `ws` is the row's WebSocket client,
+//! `socket_task` the task that reads each connection and the events it
+//! hands on, `expect` what a row expects of a socket's next frames,
+//! [`limits`] the bounds every wait shares and [`crate::words`] how the
+//! client words what it saw.
 
 mod expect;
 mod http;
 pub(crate) mod limits;
+mod socket_task;
 mod transcript;
 mod ws;
 
@@ -24,8 +26,9 @@ pub(crate) use crate::words::{seconds, shorten};
 pub(crate) use expect::Symptom;
 pub(crate) use http::Response;
 pub(crate) use limits::{FRAME_LIMIT, REQUEST_LIMIT, probe, probe_answer};
+pub(crate) use socket_task::Event;
 pub(crate) use transcript::Transcript;
-pub(crate) use ws::{Event, Ws};
+pub(crate) use ws::Ws;
 
 #[cfg(test)]
 mod tests {

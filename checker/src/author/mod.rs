@@ -308,9 +308,8 @@ fn verdict(name: &str, problems: &[String]) -> bool {
 /// `checker verify`: every author check, each with its verdict.
 pub async fn verify() -> u8 {
     let root = workspace_root();
-    // The three gradings wait on servers far more than they compute (a
-    // third of two cores when they ran one after the other), so they run
-    // together, each with the row slots of a run of its own.
+    // The three gradings wait on servers far more than they compute, so
+    // they run together, each with the row slots of a run of its own.
     let (solutions, exercises, labs) = tokio::join!(
         failing_solutions(),
         misplaced_exercise_failures(),

@@ -27,8 +27,8 @@ pub enum Setup {
     Server(&'static [(&'static str, &'static str)]),
     /// A fresh server with these extra settings, started on a copy of a
     /// database where alice, bob and carol logged in before the rows ran:
-    /// the row's [`Ctx::session`] of each user is that kept session, the
-    /// first time, instead of a login (see [`crate::signed_in`]). For rows
+    /// the row's `Ctx::session` of each user is that kept session, the
+    /// first time, instead of a login (see `signed_in.rs`). For rows
     /// about what comes after a login, not about the login itself.
     SignedIn(&'static [(&'static str, &'static str)]),
     /// The check starts (and restarts, or expects to fail) its servers itself.

@@ -2,7 +2,7 @@
 //! writes an attacker's page, and a real Chromium, where Alice is logged in
 //! to the board, opens it.
 //!
-//! The page comes from the checker's attacker site ([`AttackerSite`]):
+//! The page comes from the checker's attacker site (`AttackerSite`):
 //! 127.0.0.1 on another port, the same site as the board and another
 //! origin. Alice logs in through the board's own page, then visits the
 //! attacker's; Bob, on the checker's socket, is in board-1 and types once

@@ -9,7 +9,7 @@
 //! the attack succeeds; the second runs it against the graded exercise
 //! (the student's, or the solution with `--solutions`) and passes when the
 //! attack fails. The rows find the attack (a built client, or a page) in
-//! their [`RunEnv`]. Lab rows are not in [`crate::plan::ROWS`]: a plain
+//! their `RunEnv`. Lab rows are not in [`crate::plan::ROWS`]: a plain
 //! `checker` run grades servers, and a lab needs the student's attack.
 
 mod attacker_site;
